@@ -1,0 +1,60 @@
+import torch
+from torch import nn
+
+from helpers.hooks import FeatureMaps, class_activation_map, count_hooks
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 2))
+
+
+def test_feature_maps_capture_every_conv_and_clean_up():
+    model = _net()
+    x = torch.randn(1, 3, 10, 10)
+    with FeatureMaps(model) as fmaps:
+        model(x)
+        assert count_hooks(model) == 2
+    assert list(fmaps.maps) == ["0", "2"]
+    assert fmaps.maps["2"].shape == (1, 6, 10, 10)
+    assert torch.equal(fmaps.maps["0"], model[0](x))
+    assert count_hooks(model) == 0
+
+
+def test_hooks_removed_after_error():
+    model = _net()
+    try:
+        with FeatureMaps(model):
+            model(torch.randn(1, 5, 10, 10))  # wrong channel count
+    except RuntimeError:
+        pass
+    assert count_hooks(model) == 0
+
+
+def test_cam_highlights_the_evidence():
+    """Class 1 is decided by channel 0 only; channel 0 is bright top-left, channel 1 bottom-right.
+
+    Grad-CAM weights channels by their mean gradient, so the map must light up top-left.
+    """
+    conv = nn.Conv2d(2, 2, 1, bias=False)
+    conv.weight.data = torch.eye(2).view(2, 2, 1, 1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = conv
+
+        def forward(self, x):
+            a = self.conv(x)
+            s = a[:, 0].mean(dim=(1, 2))
+            return torch.stack([-s, s], 1)
+
+    x = torch.zeros(1, 2, 8, 8)
+    x[0, 0, :4, :4] = 1.0
+    x[0, 1, 4:, 4:] = 1.0
+    model = Net().train()
+    cam, idx = class_activation_map(model, x, conv)
+    assert idx == 1 and cam.shape == (8, 8)
+    assert cam[:3, :3].min() > 0.9 and cam[5:, 5:].max() < 0.1
+    assert model.training and len(conv._forward_hooks) == 0

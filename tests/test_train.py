@@ -1,0 +1,211 @@
+import csv
+
+import pytest
+import torch
+from torch import nn
+
+from helpers.data import Preprocess, make_loaders
+from helpers.train import (CSVLogger, EarlyStopping, History, LRScheduler, ModelCheckpoint,
+                           TensorBoardLogger, evaluate, fit, get_device, load_checkpoint, predict,
+                           read_csv_log, save_atomic, seed_everything)
+
+SMALL = Preprocess(resize=36, crop=32)
+
+
+@pytest.fixture
+def loaders(image_tree):
+    return make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
+
+
+def _setup(tiny_net, lr=0.05):
+    return tiny_net, nn.CrossEntropyLoss(), torch.optim.SGD(tiny_net.parameters(), lr=lr, momentum=0.9)
+
+
+def test_fit_learns_and_returns_history(tiny_net, loaders):
+    model, criterion, optimizer = _setup(tiny_net)
+    before = evaluate(model, loaders["val"], criterion)[0]
+    history = fit(model, loaders, criterion, optimizer, epochs=8, device=torch.device("cpu"), progress=False)
+    assert isinstance(history, History) and history.epoch == list(range(1, 9))
+    assert len(history.train_loss) == len(history.val_acc) == len(history.lr) == 8
+    assert history.val_loss[-1] < before
+    assert history.val_acc[-1] >= 0.8
+
+
+def test_fit_restores_previous_mode(tiny_net, loaders):
+    model, criterion, optimizer = _setup(tiny_net)
+    model.eval()
+    fit(model, loaders, criterion, optimizer, epochs=1, device=torch.device("cpu"), progress=False)
+    assert not model.training
+    model.train()
+    evaluate(model, loaders["val"])
+    predict(model, loaders["val"])
+    assert model.training
+
+
+def test_predict_shapes(tiny_net, loaders):
+    preds, labels, probs = predict(tiny_net, loaders["test"])
+    assert preds.shape == labels.shape == (6,)
+    assert torch.allclose(probs.sum(1), torch.ones(6))
+    assert torch.equal(preds, probs.argmax(1))
+
+
+def test_best_only_checkpoint_holds_best_epoch(tiny_net, loaders, tmp_path):
+    model, criterion, optimizer = _setup(tiny_net)
+    tmp_path = tmp_path / "ckpt"
+    best = ModelCheckpoint(tmp_path / "best.pth", monitor="val_loss")
+    history = fit(model, loaders, criterion, optimizer, epochs=6, callbacks=[best],
+                  device=torch.device("cpu"), progress=False)
+    best_epoch, best_loss = history.best("val_loss")
+    assert best.saved_epochs[-1] == best_epoch
+    assert len(set(best.saved_epochs)) == len(best.saved_epochs)  # only on improvement
+    checkpoint = load_checkpoint(tmp_path / "best.pth", model)
+    assert checkpoint["epoch"] == best_epoch
+    assert "optimizer_state" in checkpoint
+    assert evaluate(model, loaders["val"], criterion)[0] == pytest.approx(best_loss, rel=1e-5)
+    assert list(tmp_path.iterdir()) == [tmp_path / "best.pth"]  # no temp files left
+
+
+def test_atomic_save_keeps_old_file_on_failure(tmp_path):
+    path = tmp_path / "ckpt.pth"
+    save_atomic({"a": torch.ones(2)}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        save_atomic({"bad": Unpicklable()}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]
+
+
+def test_bad_checkpoint_is_named(tmp_path):
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="broken.pth"):
+        load_checkpoint(bad)
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        load_checkpoint(tmp_path / "missing.pth")
+
+
+class StopAt:
+    """Simulates Ctrl-C after a given epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, logs):
+        if logs["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _run(image_tree, tmp_path, interrupt_at=None, resume=False):
+    seed_everything(0)
+    from conftest import TinyNet
+
+    model = TinyNet()
+    loaders = make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    callbacks = [ModelCheckpoint(tmp_path / "last.pth", save_best_only=False), LRScheduler(scheduler)]
+    if interrupt_at:
+        callbacks.append(StopAt(interrupt_at))
+    history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=6, callbacks=callbacks,
+                  device=torch.device("cpu"), progress=False,
+                  resume_from=tmp_path / "last.pth" if resume else None)
+    return model, history
+
+
+def test_interrupted_training_resumes_exactly(image_tree, tmp_path):
+    full_model, full = _run(image_tree, tmp_path / "full")
+    _, partial = _run(image_tree, tmp_path / "cut", interrupt_at=3)
+    assert partial.interrupted and partial.epoch == [1, 2, 3]
+    resumed_model, resumed = _run(image_tree, tmp_path / "cut", resume=True)
+    assert resumed.epoch == [1, 2, 3, 4, 5, 6]
+    assert resumed.lr == pytest.approx(full.lr)  # scheduler state came back
+    assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-5)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6)
+
+
+def _standing_still(model):
+    """An optimizer that never changes the model, and BatchNorm that keeps its statistics:
+    every epoch then gives exactly the same validation loss (a perfect plateau)."""
+    model.features[1].momentum = 0.0
+    return torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+
+
+def test_early_stopping_stops_after_patience(tiny_net, loaders):
+    optimizer = _standing_still(tiny_net)
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    history = fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=20, callbacks=[stopper],
+                  device=torch.device("cpu"), progress=False)
+    assert history.stopped_early and stopper.stopped_epoch == 3 and len(history) == 3
+    assert stopper.best_epoch == 1
+
+
+class Sabotage:
+    """After each epoch, flip the classifier's sign: validation gets worse from epoch 2 on."""
+
+    def on_epoch_end(self, trainer, logs):
+        with torch.no_grad():
+            trainer.model.fc.weight.mul_(-1 if logs["epoch"] == 1 else 1)
+
+
+def test_early_stopping_restores_best_weights(tiny_net, loaders):
+    model, criterion, optimizer = _setup(tiny_net)
+    fit(model, loaders, criterion, optimizer, epochs=8, device=torch.device("cpu"), progress=False)
+    good = model.fc.weight.detach().clone()
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    history = fit(model, loaders, criterion, _standing_still(model), epochs=20,
+                  callbacks=[stopper, Sabotage()], device=torch.device("cpu"), progress=False)
+    assert history.val_loss[1] > history.val_loss[0]
+    assert stopper.stopped_epoch == 3
+    assert torch.equal(model.fc.weight, good)
+
+
+def test_reduce_on_plateau_lowers_lr(tiny_net, loaders):
+    optimizer = _standing_still(tiny_net)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+    history = fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=4,
+                  callbacks=[LRScheduler(plateau)], device=torch.device("cpu"), progress=False)
+    assert history.lr == pytest.approx([0.1, 0.1, 0.05, 0.025])
+
+
+def test_csv_log_round_trip(tiny_net, loaders, tmp_path):
+    model, criterion, optimizer = _setup(tiny_net)
+    history = fit(model, loaders, criterion, optimizer, epochs=3, callbacks=[CSVLogger(tmp_path / "log.csv")],
+                  device=torch.device("cpu"), progress=False)
+    with open(tmp_path / "log.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == list(History.KEYS) and len(rows) == 4
+    back = read_csv_log(tmp_path / "log.csv")
+    assert back.epoch == history.epoch
+    assert back.val_loss == pytest.approx(history.val_loss)
+
+
+def test_tensorboard_event_files(tiny_net, loaders, tmp_path):
+    model, criterion, optimizer = _setup(tiny_net)
+    fit(model, loaders, criterion, optimizer, epochs=2, callbacks=[TensorBoardLogger(tmp_path / "tb")],
+        device=torch.device("cpu"), progress=False)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert {"loss/train", "loss/val", "accuracy/val", "lr"} <= set(events.Tags()["scalars"])
+    assert [e.step for e in events.Scalars("loss/val")] == [1, 2]
+
+
+def test_frozen_batchnorm_keeps_running_stats(tiny_net, loaders):
+    model, criterion, _ = _setup(tiny_net)
+    bn = model.features[1]
+    for p in model.features.parameters():
+        p.requires_grad = False
+    before = bn.running_mean.clone()
+    optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.05)
+    fit(model, loaders, criterion, optimizer, epochs=1, device=torch.device("cpu"), progress=False)
+    assert torch.equal(bn.running_mean, before)
+
+
+def test_device_is_a_torch_device():
+    assert get_device().type in {"cpu", "cuda", "mps"}
