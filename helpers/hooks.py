@@ -39,7 +39,9 @@ class FeatureMaps:
 
     def _hook(self, name: str):
         def hook(module: nn.Module, inputs, output):
-            self.maps[name] = output.detach()  # a copy of the values, not a link into the graph
+            # detach(): out of the graph; clone(): own memory, because a following
+            # ReLU(inplace=True) (as in VGG) would otherwise overwrite the stored values
+            self.maps[name] = output.detach().clone()
         return hook
 
     def __enter__(self) -> "FeatureMaps":
@@ -56,8 +58,9 @@ class FeatureMaps:
 
 
 def count_hooks(model: nn.Module) -> int:
-    """Number of forward hooks still registered anywhere in ``model`` (0 after cleanup)."""
-    return sum(len(m._forward_hooks) for m in model.modules())
+    """Number of forward, forward-pre and backward hooks still registered in ``model`` (0 after cleanup)."""
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               for m in model.modules())
 
 
 def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
@@ -74,6 +77,10 @@ def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
     def forward_hook(module, inputs, output):
         store["activation"] = output
         output.register_hook(lambda grad: store.__setitem__("gradient", grad))
+        # Hand a copy downstream: an in-place activation after ``layer`` (VGG's
+        # ReLU(inplace=True)) then changes the copy, not the tensor whose values and
+        # gradient we keep.
+        return output.clone()
 
     was_training = model.training
     model.eval()

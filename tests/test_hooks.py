@@ -58,3 +58,23 @@ def test_cam_highlights_the_evidence():
     assert idx == 1 and cam.shape == (8, 8)
     assert cam[:3, :3].min() > 0.9 and cam[5:, 5:].max() < 0.1
     assert model.training and len(conv._forward_hooks) == 0
+
+
+def test_inplace_relu_does_not_corrupt_captures():
+    """VGG puts ReLU(inplace=True) after each conv: captured conv outputs must keep their negatives."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(4, 2))
+    x = torch.randn(1, 3, 8, 8)
+    with FeatureMaps(model) as fmaps:
+        model(x)
+    assert fmaps.maps["0"].min() < 0
+    assert torch.allclose(fmaps.maps["0"], model[0](x))
+    conv_out = model[0](x)
+    conv_out.retain_grad()
+    model[4](model[3](model[2](torch.relu(conv_out))))[0, 1].backward()
+    weights = conv_out.grad[0].mean(dim=(1, 2))  # gradient w.r.t. the conv output, before the ReLU
+    by_hand = torch.relu((weights[:, None, None] * conv_out[0].detach()).sum(0))
+    by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())
+    cam, _ = class_activation_map(model, x, model[0], class_idx=1)
+    assert torch.allclose(cam, by_hand, atol=1e-5)
