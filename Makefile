@@ -7,6 +7,11 @@ PY     := $(VENV)/bin/python
 KERNEL := dl-course
 STAMP  := $(VENV)/.installed
 
+# PyTorch's OpenMP threads spin at every barrier by default; when anything else wants a
+# core (a browser, another notebook, CI) that makes small tensor ops 100x slower.
+# Sleeping waits cost nothing measurable on an idle machine (see `make bench`).
+export OMP_WAIT_POLICY ?= PASSIVE
+
 .PHONY: setup lab test unit notebooks handouts bench clean
 
 setup: $(STAMP)
@@ -17,7 +22,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" \
+		--env OMP_WAIT_POLICY PASSIVE
 	@touch $@
 
 lab: setup

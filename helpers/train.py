@@ -96,7 +96,7 @@ class History:
 # --- one pass ----------------------------------------------------------------------------
 
 
-def _keep_frozen_batchnorm_in_eval(model: nn.Module) -> None:
+def keep_frozen_batchnorm_in_eval(model: nn.Module) -> None:
     """A BatchNorm whose weights are frozen keeps its ImageNet running statistics.
 
     ``model.train()`` would otherwise let small, unusual batches rewrite them even
@@ -457,7 +457,7 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
             for phase in ("train", "val"):
                 if phase == "train":
                     model.train()
-                    _keep_frozen_batchnorm_in_eval(model)
+                    keep_frozen_batchnorm_in_eval(model)
                 else:
                     model.eval()
                 loss, acc = run_epoch(model, loaders[phase], criterion, device,
