@@ -45,6 +45,7 @@ handouts: setup
 		--ExecutePreprocessor.timeout=900 --output-dir handouts notebooks/*.ipynb
 
 bench: setup
+	$(PY) benchmarks/bench_omp_wait.py
 	$(PY) benchmarks/bench_training.py
 
 clean:
