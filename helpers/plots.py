@@ -36,7 +36,7 @@ def use_korean_font() -> str:
 
 
 def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str],
-               mean=IMAGENET.mean, std=IMAGENET.std, n: int = 8, ncols: int = 8):
+               mean=IMAGENET.mean, std=IMAGENET.std, n: int = 8, ncols: int = 8, title: str | None = None):
     """Draw the first ``n`` images of a normalised batch with their class names."""
     use_korean_font()
     n = min(n, len(images))
@@ -46,6 +46,8 @@ def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str
         ax = fig.add_subplot(nrows, ncols, i + 1, xticks=[], yticks=[])
         ax.imshow(denormalize(images[i], mean, std))
         ax.set_title(class_names[int(labels[i])])
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -74,7 +76,7 @@ def plot_history(history, metrics: tuple[str, ...] = ("loss", "acc"), title: str
 @torch.no_grad()
 def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                      class_names: list[str], mean=IMAGENET.mean, std=IMAGENET.std,
-                     n: int = 20, ncols: int = 10):
+                     n: int = 20, ncols: int = 10, title: str | None = None):
     """The lesson's prediction grid: ``pred(label)`` titles, green when right, red when wrong.
 
     Switches the model to eval mode for the forward pass and restores its previous mode.
@@ -98,5 +100,8 @@ def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         right = preds[idx] == labels[idx]
         ax.set_title(f"{class_names[preds[idx].item()]}({class_names[labels[idx].item()]})",
                      color="green" if right else "red")
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92, hspace=0.3, wspace=0.1)
+    if title:
+        fig.suptitle(title)
+    top = 0.92 - (0.12 if title else 0) * (2 / max(nrows, 1))  # room for the suptitle
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=top, hspace=0.3, wspace=0.1)
     return fig
