@@ -111,3 +111,36 @@ def test_set_parameter_requires_grad_both_ways():
     assert hm.count_parameters(model, trainable_only=True) == 0
     hm.set_parameter_requires_grad(model, feature_extracting=False)
     assert hm.count_parameters(model, trainable_only=True) == hm.count_parameters(model)
+
+
+def test_offline_env_never_downloads(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(tmp_path))
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("COURSE_OFFLINE=1 must not try the network")
+
+    monkeypatch.setattr(hm, "_download", no_download)
+    pre = hm.load_pretrained("vgg16", verbose=False)
+    assert pre.is_fallback and "offline mode" in pre.source
+
+
+def test_fetch_weights_cli_explains_missing_network(monkeypatch, tmp_path, capsys):
+    import urllib.error
+
+    def fail(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(hm, "_download", fail)
+    assert hm.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 1
+    assert "machine with internet" in capsys.readouterr().err
+
+
+def test_fetch_weights_cli_writes_into_folder(monkeypatch, tmp_path, capsys):
+    def fake_download(url, dst, timeout=0):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(b"x")
+
+    monkeypatch.setattr(hm, "_download", fake_download)
+    assert hm.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 0
+    assert (tmp_path / "resnet18-f37072fd.pth").is_file()
