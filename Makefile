@@ -26,8 +26,9 @@ $(STAMP): requirements.txt pyproject.toml
 		--env OMP_WAIT_POLICY PASSIVE
 	@touch $@
 
+# --allow-root only when run as root (containers, lab images); never needed otherwise.
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Unit tests, then every notebook top to bottom (nbval: each cell must run without error;
 # each lesson ends with a self-check cell that asserts its claims).
