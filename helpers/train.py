@@ -211,8 +211,10 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
         model.load_state_dict(checkpoint["model_state"])
     if optimizer is not None and "optimizer_state" in checkpoint:
         optimizer.load_state_dict(checkpoint["optimizer_state"])
-    if scheduler is not None and checkpoint.get("scheduler_state") is not None:
-        scheduler.load_state_dict(checkpoint["scheduler_state"])
+    if scheduler is not None:  # one scheduler or a list, in the order of the LRScheduler callbacks
+        schedulers = scheduler if isinstance(scheduler, (list, tuple)) else [scheduler]
+        for sched, state in zip(schedulers, checkpoint.get("scheduler_states") or []):
+            sched.load_state_dict(state)
     return checkpoint
 
 
@@ -388,8 +390,8 @@ class TensorBoardLogger:
 class Trainer:
     """State shared with callbacks during ``fit`` (model, optimizer, history, stop flag)."""
 
-    def __init__(self, model, loaders, optimizer, scheduler, history: History):
-        self.model, self.loaders, self.optimizer, self.scheduler = model, loaders, optimizer, scheduler
+    def __init__(self, model, loaders, optimizer, schedulers: list, history: History):
+        self.model, self.loaders, self.optimizer, self.schedulers = model, loaders, optimizer, schedulers
         self.history = history
         self.stop = False
 
@@ -398,7 +400,7 @@ class Trainer:
         return {
             "model_state": self.model.state_dict(),
             "optimizer_state": self.optimizer.state_dict(),
-            "scheduler_state": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scheduler_states": [sched.state_dict() for sched in self.schedulers],
             "epoch": self.history.epoch[-1] if len(self.history) else 0,
             "history": self.history.as_dict(),
             "torch_rng": torch.get_rng_state(),
@@ -434,17 +436,17 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
     # LR schedulers step first, so a checkpoint written in the same epoch holds the stepped
     # scheduler and a resumed run continues with the right learning rate.
     callbacks = sorted(callbacks, key=lambda cb: not isinstance(cb, LRScheduler))
-    scheduler = next((cb.scheduler for cb in callbacks if isinstance(cb, LRScheduler)), None)
+    schedulers = [cb.scheduler for cb in callbacks if isinstance(cb, LRScheduler)]
     history = History()
     if resume_from is not None:
-        ckpt = load_checkpoint(resume_from, model, optimizer, scheduler, map_location=device)
+        ckpt = load_checkpoint(resume_from, model, optimizer, schedulers, map_location=device)
         history = History.from_dict(ckpt.get("history", {}))
         if ckpt.get("torch_rng") is not None:
             torch.set_rng_state(ckpt["torch_rng"])
         gen = getattr(loaders["train"], "generator", None)
         if gen is not None and ckpt.get("loader_rng") is not None:
             gen.set_state(ckpt["loader_rng"])
-    trainer = Trainer(model, loaders, optimizer, scheduler, history)
+    trainer = Trainer(model, loaders, optimizer, schedulers, history)
     first = history.epoch[-1] + 1 if len(history) else 1
     _call(callbacks, "on_train_begin", trainer)
     steps = sum(len(loaders[p]) for p in ("train", "val"))

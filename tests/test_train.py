@@ -99,7 +99,7 @@ class StopAt:
             raise KeyboardInterrupt
 
 
-def _run(image_tree, tmp_path, interrupt_at=None, resume=False):
+def _run(image_tree, tmp_path, interrupt_at=None, resume=False, plateau=False):
     seed_everything(0)
     from conftest import TinyNet
 
@@ -108,6 +108,10 @@ def _run(image_tree, tmp_path, interrupt_at=None, resume=False):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     callbacks = [ModelCheckpoint(tmp_path / "last.pth", save_best_only=False), LRScheduler(scheduler)]
+    if plateau:  # a second scheduler on the same optimizer: both states must survive a resume
+        # mode="max" on a falling val_loss: a "plateau" every epoch, so its counters matter
+        callbacks.append(LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                                                 patience=1)))
     if interrupt_at:
         callbacks.append(StopAt(interrupt_at))
     history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=6, callbacks=callbacks,
@@ -116,11 +120,12 @@ def _run(image_tree, tmp_path, interrupt_at=None, resume=False):
     return model, history
 
 
-def test_interrupted_training_resumes_exactly(image_tree, tmp_path):
-    full_model, full = _run(image_tree, tmp_path / "full")
-    _, partial = _run(image_tree, tmp_path / "cut", interrupt_at=3)
+@pytest.mark.parametrize("plateau", [False, True], ids=["step", "step+plateau"])
+def test_interrupted_training_resumes_exactly(image_tree, tmp_path, plateau):
+    full_model, full = _run(image_tree, tmp_path / "full", plateau=plateau)
+    _, partial = _run(image_tree, tmp_path / "cut", interrupt_at=3, plateau=plateau)
     assert partial.interrupted and partial.epoch == [1, 2, 3]
-    resumed_model, resumed = _run(image_tree, tmp_path / "cut", resume=True)
+    resumed_model, resumed = _run(image_tree, tmp_path / "cut", resume=True, plateau=plateau)
     assert resumed.epoch == [1, 2, 3, 4, 5, 6]
     assert resumed.lr == pytest.approx(full.lr)  # scheduler state came back
     assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-5)
