@@ -7,9 +7,12 @@ PY     := $(VENV)/bin/python
 KERNEL := dl-course
 STAMP  := $(VENV)/.installed
 
-# PyTorch's OpenMP threads spin at every barrier by default; when anything else wants a
-# core (a browser, another notebook, CI) that makes small tensor ops 100x slower.
-# Sleeping waits cost nothing measurable on an idle machine (see `make bench`).
+# PyTorch's OpenMP threads spin at every barrier by default. When anything else wants a
+# core (a browser tab, a second notebook) a training step gets ~3x slower, and with several
+# busy processes small tensor ops got 100x slower here. Sleeping waits (PASSIVE) cost ~20 %
+# on a completely quiet 2-core machine and halve the time on a busy one: robust beats
+# best-case for a class of laptops. `make bench` prints both side by side; override with
+# `make lab OMP_WAIT_POLICY=ACTIVE`.
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup lab test unit notebooks handouts bench clean
