@@ -13,6 +13,7 @@ Every dataset in this course uses the ImageFolder layout::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -78,8 +79,13 @@ class Preprocess:
             transforms.Normalize(self.mean, self.std),
         ])
 
+    @cached_property
+    def _eval(self) -> transforms.Compose:
+        return self.eval_transform()
+
     def __call__(self, image: Image.Image) -> torch.Tensor:
-        return self.eval_transform()(image)
+        """Eval preprocessing of one PIL image (the Compose is built once per Preprocess)."""
+        return self._eval(image)
 
 
 IMAGENET = Preprocess()

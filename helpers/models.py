@@ -19,15 +19,10 @@ Where weights come from, in order:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
-import shutil
-import socket
 import sys
-import tempfile
 import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -37,6 +32,7 @@ from torch import nn
 
 from helpers import PROJECT_ROOT
 from helpers.data import Preprocess
+from helpers.download import fetch, sha256_file
 
 FALLBACK_ARCH = "efficientnet_lite0"
 LITE0_PREPROCESS = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resize=256, crop=224,
@@ -95,14 +91,6 @@ def _hash_prefix(filename: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cached_file(filename: str) -> Path | None:
     for folder in (weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"):
         path = folder / filename
@@ -112,20 +100,12 @@ def _cached_file(filename: str) -> Path | None:
 
 
 def _download(url: str, dst: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> None:
-    """Download atomically (temp file + rename), checking torchvision's hash prefix."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(response, out, length=1 << 20)
-            prefix = _hash_prefix(dst.name)
-            if prefix and not _sha256(Path(tmp)).startswith(prefix):
-                raise OSError(f"{url}: downloaded file does not match hash prefix {prefix}")
-            os.replace(tmp, dst)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+    """Download atomically (``helpers.download.fetch``), then check torchvision's hash prefix."""
+    fetch(url, dst, timeout)
+    prefix = _hash_prefix(dst.name)
+    if prefix and not sha256_file(dst).startswith(prefix):
+        dst.unlink()
+        raise OSError(f"{url}: downloaded file does not match hash prefix {prefix}; deleted it")
 
 
 def _torchvision_preprocess(weights) -> Preprocess:
@@ -134,7 +114,7 @@ def _torchvision_preprocess(weights) -> Preprocess:
                       crop=int(t.crop_size[0]), interpolation=t.interpolation.value)
 
 
-def _load_torchvision(arch: str, weights, path: Path) -> nn.Module:
+def _load_torchvision(arch: str, path: Path) -> nn.Module:
     from torchvision import models
 
     model = models.get_model(arch, weights=None)
@@ -209,13 +189,14 @@ def load_pretrained(arch: str = "resnet18", allow_download: bool | None = None,
             path = weights_dir() / filename
             try:
                 _download(weights.url, path)
-            except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as exc:
+            except OSError as exc:  # no network, time-out, refused, or a corrupt download
                 path = None
-                reason = f"download failed ({exc.__class__.__name__}: {getattr(exc, 'reason', exc)})"
+                cause = exc.__cause__ or exc  # fetch() wraps the socket error in NoNetworkError
+                reason = f"download failed ({cause.__class__.__name__}: {getattr(cause, 'reason', cause)})"
         else:
             reason = "offline mode (COURSE_OFFLINE=1)"
     if path is not None:
-        model = _load_torchvision(arch, weights, path)
+        model = _load_torchvision(arch, path)
         return Pretrained(model, _torchvision_preprocess(weights), f"{arch} ImageNet weights from {path}",
                           arch, arch, list(weights.meta.get("categories", categories)))
     message = (f"{arch} ImageNet weights ({filename}) are not in {weights_dir()} or torch's cache, "

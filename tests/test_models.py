@@ -144,3 +144,14 @@ def test_fetch_weights_cli_writes_into_folder(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(hm, "_download", fake_download)
     assert hm.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 0
     assert (tmp_path / "resnet18-f37072fd.pth").is_file()
+
+
+def test_download_with_wrong_hash_prefix_is_deleted(monkeypatch, tmp_path):
+    def fake_fetch(url, dst, timeout=0):
+        dst.write_bytes(b"not the real weights")
+
+    monkeypatch.setattr(hm, "fetch", fake_fetch)
+    target = tmp_path / "resnet18-f37072fd.pth"
+    with pytest.raises(OSError, match="hash prefix f37072fd"):
+        hm._download("http://127.0.0.1:9/resnet18-f37072fd.pth", target)
+    assert not target.exists()
