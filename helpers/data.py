@@ -1,4 +1,4 @@
-"""Data: the bundled datasets, transforms, loaders and ``denormalize``.
+"""Data: what an image and a class are, the bundled datasets, transforms, loaders, ``denormalize``.
 
 Every dataset in this course uses the ImageFolder layout::
 
@@ -9,9 +9,20 @@ Every dataset in this course uses the ImageFolder layout::
 >>> from helpers.data import make_loaders, dataset_dir
 >>> loaders, class_names = make_loaders(dataset_dir("animals"), preprocess)
 >>> images, labels = next(iter(loaders["train"]))
+
+Three rules live here and nowhere else:
+
+- what is an image and what is a class: ``is_image_file``, ``class_folders``, ``image_files``
+  (the layout check, ``verify_images``, ``count_images`` and the dataset all call them);
+- how a file becomes pixels: ``load_image`` (EXIF rotation, 16-bit and float images,
+  transparency on white, grayscale/CMYK to RGB);
+- what a student reads when something is wrong: ``CourseError`` and its subclasses, each
+  naming the file or folder, what is wrong and what to do.
 """
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,23 +30,215 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from helpers import DATA_DIR
+from helpers.paths import data_dir
 
 SPLITS = ("train", "val", "test")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-class DataLayoutError(ValueError):
+# ----------------------------------------------------------------------------- errors
+
+class CourseError(Exception):
+    """Base of the errors the course raises for a student to read.
+
+    The message names the file or folder, says what is wrong and what to do (in Korean).
+    ``except CourseError`` catches every one of them.
+    """
+
+
+class DataLayoutError(CourseError, ValueError):
     """The data folder does not have the ``train/val/test/<class>/image`` layout."""
 
 
-class BadImageError(OSError):
-    """An image file exists but cannot be decoded."""
+class BadImageError(CourseError, OSError):
+    """An image file exists but cannot be decoded (or is missing, or too large to open safely)."""
 
+
+class IgnoredFilesWarning(UserWarning):
+    """Files in a class folder that are not images; they are left out of the dataset."""
+
+
+# ------------------------------------------------------- what is an image, what is a class
+
+# Names the operating system or Jupyter leaves behind. A Jupyter file browser creates
+# ``.ipynb_checkpoints`` the moment an image is opened; as a class it would shift every
+# label number in ``train`` but not in ``val``/``test``.
+_JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "ehthumbs.db", "desktop.ini", "$recycle.bin",
+                         "system volume information"})
+
+
+def _pil_image_extensions() -> frozenset[str]:
+    """Extensions of every format Pillow can decode here (stubs and video formats left out)."""
+    Image.init()
+    openable = {fmt for fmt, (factory, _) in Image.OPEN.items()
+                if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))}
+    openable.discard("MPEG")  # Pillow only identifies MPEG video; it cannot decode a frame
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in openable)
+
+
+IMAGE_EXTENSIONS: frozenset[str] = _pil_image_extensions()
+"""Lower-case extensions counted as images: every format Pillow opens (``.jpg``, ``.png``, ``.gif``, ``.webp``, ``.tif``, ...)."""
+
+_UNSUPPORTED_PHOTO_HINTS = {
+    ".heic": "iPhone HEIC 사진은 Pillow가 읽지 못합니다. JPEG로 내보내세요 (사진 앱: 내보내기 → JPEG).",
+    ".heif": "HEIF 사진은 Pillow가 읽지 못합니다. JPEG로 내보내세요.",
+}
+
+
+def is_hidden(name: str) -> bool:
+    """True for names that are never a class or an image: ``.anything``, ``__MACOSX``, ``Thumbs.db``, ``desktop.ini``."""
+    return name.startswith(".") or name.lower() in _JUNK_NAMES
+
+
+def is_image_file(path: str | Path) -> bool:
+    """Whether a file name counts as an image: not hidden, and an extension Pillow can decode.
+
+    Only the name is looked at (hidden *folders* are skipped by ``class_folders`` and
+    ``image_files``, which never walk into them).
+
+    >>> is_image_file("cat.JPG"), is_image_file("anim.gif"), is_image_file("scan.tiff")
+    (True, True, True)
+    >>> is_image_file("notes.txt"), is_image_file("._cat.jpg")     # macOS resource fork
+    (False, False)
+    """
+    name = Path(path).name
+    return not is_hidden(name) and Path(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def class_folders(split_dir: str | Path) -> list[str]:
+    """Sorted class names in a split folder: its sub-folders, hidden ones left out.
+
+    The index of a class is its position in this list, in every split.
+    """
+    return sorted(entry.name for entry in os.scandir(split_dir)
+                  if entry.is_dir() and not is_hidden(entry.name))
+
+
+def _walk_class(class_dir: Path) -> tuple[list[Path], list[Path]]:
+    """``(images, ignored non-image files)`` under ``class_dir``, sub-folders included.
+
+    Order: folder by folder, files sorted by name (the order torchvision's ImageFolder uses).
+    """
+    images: list[Path] = []
+    ignored: list[Path] = []
+    for folder, dirnames, filenames in os.walk(class_dir, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))  # never walk into hidden folders
+        for name in filenames:
+            if is_hidden(name):
+                continue
+            path = Path(folder) / name
+            (images if is_image_file(path) else ignored).append(path)
+    key = lambda p: (str(p.parent), p.name)  # noqa: E731
+    return sorted(images, key=key), sorted(ignored, key=key)
+
+
+def image_files(class_dir: str | Path) -> list[Path]:
+    """Every image under ``class_dir`` (sub-folders included, hidden names skipped), in dataset order."""
+    return _walk_class(Path(class_dir))[0]
+
+
+def _warn_ignored(root: Path, ignored: list[Path]) -> None:
+    if not ignored:
+        return
+    shown = "\n".join(f"  {p}" + (f"  ← {_UNSUPPORTED_PHOTO_HINTS[p.suffix.lower()]}"
+                                   if p.suffix.lower() in _UNSUPPORTED_PHOTO_HINTS else "")
+                      for p in ignored[:10])
+    more = f"\n  ... 외 {len(ignored) - 10}개" if len(ignored) > 10 else ""
+    warnings.warn(
+        f"{root}: 이미지가 아닌 파일 {len(ignored)}개는 데이터셋에서 빠집니다:\n{shown}{more}\n"
+        "학습에 쓰려면 JPEG/PNG로 바꾸고, 필요 없으면 지우거나 데이터 폴더 밖으로 옮기세요.",
+        IgnoredFilesWarning, stacklevel=3)
+
+
+# ----------------------------------------------------------------------- pixels: load_image
+
+MAX_IMAGE_PIXELS = 89_478_485
+"""Larger images are refused (Pillow's decompression-bomb limit, about 9500 × 9500)."""
+
+_HIGH_BIT_MODES = ("I", "F")  # 32-bit integer / float, and every "I;16..." 16-bit mode
+
+
+def _bad_image(path: Path | str, what: str, fix: str) -> BadImageError:
+    return BadImageError(f"{path}: {what}\n해결: {fix}")
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """A 16-bit, 32-bit integer or float image scaled to 8 bits by its own range (min → 0, max → 255).
+
+    Clipping instead (what ``convert("L")`` does) turns a 16-bit photo almost white.
+    A flat image (one value) has no range: 16-bit values are scaled by 65535, others clipped to 0–255.
+    """
+    array = np.asarray(im, dtype=np.float64)
+    finite = np.isfinite(array)
+    if not finite.any():
+        array = np.zeros_like(array)
+        finite = np.ones_like(finite)
+    lo, hi = array[finite].min(), array[finite].max()
+    array = np.where(np.isnan(array), lo, np.clip(array, lo, hi))  # NaN -> min, ±inf -> ends
+    if hi > lo:
+        array = (array - lo) * (255.0 / (hi - lo))
+    elif im.mode.startswith("I;16"):
+        array = array * (255.0 / 65535.0)
+    else:
+        array = np.clip(array, 0, 255)
+    return Image.fromarray(np.rint(array).astype(np.uint8), mode="L")
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB: high bit depth by range, transparency onto white, the rest by ``convert``."""
+    if im.mode.startswith(_HIGH_BIT_MODES):
+        return _to_8bit(im).convert("RGB")
+    if im.mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in im.info:
+        # Transparent pixels keep whatever colour the file stores (often black); a photo
+        # on a white page is what the person who made it saw.
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im.convert("RGB")  # RGB, L, 1, P, CMYK, YCbCr, LAB, HSV
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Open an image file as 8-bit RGB: the one rule for pixels in this course.
+
+    - EXIF orientation applied (phone photos come out upright);
+    - 16-bit, 32-bit integer and float images scaled to 8 bits by their range;
+    - transparency (RGBA, LA, palette with a transparent colour) composited onto white;
+    - grayscale and CMYK converted to RGB.
+
+    Anything else that goes wrong raises ``BadImageError`` naming the file and the fix.
+
+    >>> load_image(sample_image_path("chelsea")).size
+    (451, 300)
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its limit and then decodes anyway; the size
+            # check below refuses both cases with a message instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError(f"{im.width}x{im.height}")
+                im = ImageOps.exif_transpose(im)  # also forces the full decode, here and not later
+                return _to_rgb(im)
+    except FileNotFoundError as exc:
+        raise _bad_image(path, "파일이 없습니다.",
+                         f"경로를 확인하세요 (ls \"{path.parent}\"). 파일을 옮겼다면 데이터 폴더를 다시 만드세요.") from exc
+    except Image.DecompressionBombError as exc:
+        raise _bad_image(path, f"이미지가 너무 큽니다 ({exc}; 한도 {MAX_IMAGE_PIXELS:,} 화소). "
+                         "압축 폭탄(decompression bomb)일 수 있어 열지 않았습니다.",
+                         "이미지 편집기로 가로·세로를 줄여 다시 저장하거나 이 파일을 지우세요.") from exc
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is "this file is broken" to a student
+        detail = str(exc).replace(str(path), path.name)  # the path already starts the message
+        raise _bad_image(path, f"이미지 파일을 읽을 수 없습니다 ({type(exc).__name__}: {detail}). "
+                         "파일이 깨졌거나, 이미지가 아닌 파일에 이미지 확장자가 붙어 있습니다.",
+                         f"이 파일을 지우거나 (rm \"{path}\") 올바른 JPEG/PNG 파일로 바꾼 뒤 셀을 다시 실행하세요.") from exc
+
+
+# ------------------------------------------------------------------------- preprocessing
 
 @dataclass(frozen=True)
 class Preprocess:
@@ -43,7 +246,8 @@ class Preprocess:
 
     ``helpers.models.load_pretrained`` returns one of these with the model, so the
     data pipeline always matches the weights (ImageNet mean/std for torchvision
-    models, 0.5/0.5 for EfficientNet-Lite0).
+    models, 0.5/0.5 for EfficientNet-Lite0). Pass the whole object on:
+    ``make_loaders(root, preprocess)``, ``denormalize(image, preprocess)``.
     """
 
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -89,65 +293,127 @@ class Preprocess:
 
 
 IMAGENET = Preprocess()
+"""torchvision's ImageNet preprocessing (what ``load_pretrained("resnet18")`` returns)."""
 
+
+def require_preprocess(preprocess: object, where: str, extra: tuple = ()) -> Preprocess:
+    """Check that ``preprocess`` is a ``Preprocess`` (not the old ``mean, std`` pair); return it.
+
+    A Korean ``TypeError`` says how to call ``where`` instead.
+    """
+    # Duck-typed so a Preprocess from a reloaded module (autoreload) still passes; a tensor
+    # has .mean too, but as a method.
+    ok = hasattr(preprocess, "std") and hasattr(preprocess, "mean") and not callable(preprocess.mean)
+    if extra or not ok:
+        got = ", ".join(repr(a) for a in (preprocess, *extra))
+        raise TypeError(
+            f"{where}()는 mean, std 대신 Preprocess 하나를 받습니다 (받은 값: {got}).\n"
+            f"해결: load_pretrained()가 돌려준 preprocess를 그대로 넘기세요, 예: "
+            f"{where}(..., preprocess) — preprocess.mean, preprocess.std로 나누지 마세요.")
+    return preprocess  # type: ignore[return-value]
+
+
+def denormalize(image: torch.Tensor, preprocess: Preprocess, *_old_std) -> np.ndarray:
+    """Undo ``Normalize`` for display: CHW tensor (any device) -> HWC array clipped to [0, 1].
+
+    >>> plt.imshow(denormalize(images[0], preprocess))
+    """
+    preprocess = require_preprocess(preprocess, "denormalize", _old_std)
+    array = image.detach().cpu().float().numpy().transpose(1, 2, 0)  # CHW -> HWC, what imshow wants
+    array = array * np.asarray(preprocess.std) + np.asarray(preprocess.mean)
+    return np.clip(array, 0, 1)  # rounding can leave values just outside [0, 1]
+
+
+# ------------------------------------------------------------------------ bundled data
 
 def dataset_dir(name: str) -> Path:
-    """Path of a bundled dataset (``"animals"`` or ``"mri"``) under ``data/``."""
-    path = DATA_DIR / name
+    """Path of a bundled dataset (``"animals"`` or ``"mri"``) in the data folder (``$COURSE_DATA_DIR``)."""
+    path = data_dir(name)
     if not path.is_dir():
-        available = sorted(p.name for p in DATA_DIR.iterdir() if (p / "train").is_dir()) if DATA_DIR.is_dir() else []
+        root = path.parent
+        available = sorted(p.name for p in root.iterdir() if (p / "train").is_dir() or (p / "test").is_dir())
         raise DataLayoutError(
-            f"{path}: no such dataset folder. Bundled datasets: {available}. "
-            "Fix: use one of those names, or pass your own folder path to make_loaders()."
-        )
+            f"{path}: 이런 이름의 데이터셋 폴더가 없습니다. 들어 있는 데이터셋: {available}.\n"
+            f"해결: 그중 하나의 이름을 쓰거나 (dataset_dir(\"{available[0] if available else 'animals'}\")), "
+            "자신의 폴더라면 Path(\"/내/폴더\")를 make_loaders()에 바로 넘기세요.")
     return path
 
 
-def load_image(path: str | Path) -> Image.Image:
-    """Open an image as RGB, or raise ``BadImageError`` naming the file and the fix."""
-    try:
-        with Image.open(path) as im:
-            return im.convert("RGB")  # convert() forces the full decode here, not later
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise BadImageError(
-            f"{path}: cannot read this image ({exc}). "
-            "Fix: delete this file or replace it with a valid JPEG/PNG, then run the cell again."
-        ) from exc
+def sample_image_path(name: str) -> Path:
+    """Path of a sample photo in ``data/samples`` (``"chelsea"`` -> ``.../samples/chelsea.jpg``).
+
+    >>> image = load_image(sample_image_path("chelsea"))
+    """
+    folder = data_dir("samples")
+    path = folder / (name if Path(name).suffix else f"{name}.jpg")
+    if not path.is_file():
+        available = sorted(p.stem for p in folder.iterdir() if is_image_file(p)) if folder.is_dir() else []
+        raise DataLayoutError(
+            f"{path}: 예시 사진이 없습니다. 들어 있는 사진: {available}.\n"
+            "해결: 그중 하나의 이름을 쓰세요, 예: sample_image_path(\"chelsea\").")
+    return path
+
+
+# ------------------------------------------------------------------ layout and datasets
+
+def _layout_fix(root: Path, splits: Sequence[str]) -> str:
+    return (f"해결: 이미지를 {root}/<split>/<클래스>/<이미지 파일> 구조로 두세요 "
+            f"(split은 {', '.join(splits)}; data/README.md 참고).")
 
 
 def check_layout(root: str | Path, splits: Sequence[str] = SPLITS) -> list[str]:
     """Check ``root/<split>/<class>/<images>`` and return the class names.
 
+    Every split must have the same classes (so a class has the same index everywhere),
+    at least 2 of them, and an image in each. Hidden folders (``.ipynb_checkpoints``,
+    ``__MACOSX``) are not classes; non-image files are left out with one warning.
     Raises ``DataLayoutError`` naming the folder that is wrong and how to fix it.
     """
     root = Path(root)
-    fix = (f"Fix: arrange the images as {root}/<split>/<class>/<image>.jpg "
-           f"for split in {list(splits)} (see data/README.md).")
+    fix = _layout_fix(root, splits)
     if not root.is_dir():
-        raise DataLayoutError(f"{root}: folder not found. {fix}")
-    class_names: list[str] | None = None
+        raise DataLayoutError(f"{root}: 데이터 폴더가 없습니다.\n{fix}")
+    found: dict[str, list[str]] = {}
+    ignored: list[Path] = []
     for split in splits:
         split_dir = root / split
         if not split_dir.is_dir():
-            raise DataLayoutError(f"{split_dir}: missing split folder. {fix}")
-        stray = sorted(p.name for p in split_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-        if stray:
             raise DataLayoutError(
-                f"{split_dir}: images directly in the split folder ({stray[:3]} ...); "
-                f"they must sit in one sub-folder per class. {fix}")
-        names = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+                f"{split_dir}: split 폴더가 없습니다 (missing split folder).\n"
+                f"해결: mkdir \"{split_dir}\" 후 클래스별 하위 폴더에 이미지를 넣으세요 "
+                f"({root}/<split>/<클래스>/<이미지 파일>, data/README.md 참고).")
+        loose = sorted(p.name for p in split_dir.iterdir() if p.is_file() and is_image_file(p))
+        if loose:
+            raise DataLayoutError(
+                f"{split_dir}: 이미지가 클래스 폴더 없이 split 폴더에 바로 있습니다 ({', '.join(loose[:3])} ...).\n"
+                f"해결: 클래스마다 하위 폴더를 만들어 옮기세요, 예: mkdir \"{split_dir}/<클래스>\" 후 "
+                f"mv \"{split_dir}/{loose[0]}\" \"{split_dir}/<클래스>/\".")
+        ignored += [p for p in split_dir.iterdir() if p.is_file() and not is_hidden(p.name)]
+        names = class_folders(split_dir)
         if len(names) < 2:
-            raise DataLayoutError(f"{split_dir}: found {len(names)} class folder(s) {names}; need at least 2. {fix}")
-        for name in names:
-            if not any(f.suffix.lower() in IMAGE_EXTENSIONS for f in (split_dir / name).iterdir()):
-                raise DataLayoutError(f"{split_dir / name}: class folder has no images. {fix}")
-        if class_names is None:
-            class_names = names
-        elif names != class_names:
             raise DataLayoutError(
-                f"{split_dir}: classes {names} differ from {root / splits[0]}: {class_names}. "
-                "Fix: every split needs the same class folders.")
-    return class_names or []
+                f"{split_dir}: 클래스 폴더가 {len(names)}개 {names}뿐입니다. 분류하려면 2개 이상 필요합니다.\n{fix}")
+        for name in names:
+            images, others = _walk_class(split_dir / name)
+            ignored += others
+            if not images:
+                what = f" (이미지가 아닌 파일만 있음: {', '.join(p.name for p in others[:3])})" if others else ""
+                raise DataLayoutError(
+                    f"{split_dir / name}: 클래스 폴더에 이미지가 없습니다{what}.\n"
+                    f"해결: 이 클래스의 이미지(JPEG/PNG 등)를 넣거나, 모든 split에서 이 폴더를 지우세요.")
+        found[split] = names
+    first = splits[0]
+    for split in splits[1:]:
+        if found[split] != found[first]:
+            only_first = sorted(set(found[first]) - set(found[split]))
+            only_here = sorted(set(found[split]) - set(found[first]))
+            raise DataLayoutError(
+                f"{root / first}, {root / split}: 두 split의 클래스 폴더가 다릅니다 "
+                f"({first}에만: {only_first}, {split}에만: {only_here}). "
+                "클래스 번호가 split마다 달라져 정확도가 엉터리가 됩니다.\n"
+                "해결: 모든 split에 같은 이름의 클래스 폴더를 두세요 (이름을 맞추거나 빠진 폴더를 만드세요).")
+    _warn_ignored(root, ignored)
+    return found[first]
 
 
 def verify_images(root: str | Path) -> int:
@@ -156,28 +422,58 @@ def verify_images(root: str | Path) -> int:
     Returns the number of images checked. Run before a long training so a broken
     file fails in seconds, not in epoch 7.
     """
+    root = Path(root)
+    files = image_files(root)
     bad: list[str] = []
-    files = [p for p in sorted(Path(root).rglob("*")) if p.suffix.lower() in IMAGE_EXTENSIONS]
     for path in files:
         try:
             load_image(path)
         except BadImageError as exc:
-            bad.append(str(exc))
+            bad.append(f"  {str(exc).splitlines()[0]}")
     if bad:
-        raise BadImageError(f"{len(bad)} unreadable image(s):\n" + "\n".join(bad))
+        raise BadImageError(
+            f"{root}: 읽을 수 없는 이미지 {len(bad)}개 (학습 전에 고쳐야 합니다):\n" + "\n".join(bad) +
+            "\n해결: 위 파일을 지우거나 올바른 JPEG/PNG로 바꾼 뒤 셀을 다시 실행하세요.")
     return len(files)
 
 
 class ImageFolderDataset(datasets.ImageFolder):
-    """``torchvision.datasets.ImageFolder`` whose loader names the file that fails to decode."""
+    """``torchvision.datasets.ImageFolder`` that follows the course's rules.
+
+    Classes come from ``class_folders`` and images from ``image_files`` (the same rules
+    as ``check_layout``: hidden folders are no class, every Pillow format is an image),
+    and files are read with ``load_image``, whose errors name the file.
+    """
 
     def __init__(self, root: str | Path, transform: Callable | None = None):
-        super().__init__(str(root), transform=transform, loader=load_image)
+        super().__init__(str(root), transform=transform, loader=load_image, is_valid_file=is_image_file)
+
+    def find_classes(self, directory: str | Path) -> tuple[list[str], dict[str, int]]:
+        classes = class_folders(directory)
+        if not classes:
+            raise DataLayoutError(f"{directory}: 클래스 폴더가 없습니다.\n{_layout_fix(Path(directory).parent, SPLITS)}")
+        return classes, {name: i for i, name in enumerate(classes)}
+
+    @staticmethod
+    def make_dataset(directory: str | Path, class_to_idx: dict[str, int], extensions=None,
+                     is_valid_file=None, allow_empty: bool = False) -> list[tuple[str, int]]:
+        samples = []
+        for name, index in sorted(class_to_idx.items(), key=lambda item: item[1]):
+            files = image_files(Path(directory) / name)
+            if not files and not allow_empty:
+                raise DataLayoutError(f"{Path(directory) / name}: 클래스 폴더에 이미지가 없습니다.\n"
+                                      "해결: 이 클래스의 이미지를 넣거나, 모든 split에서 이 폴더를 지우세요.")
+            samples += [(str(path), index) for path in files]
+        return samples
 
 
 def make_datasets(root: str | Path, preprocess: Preprocess = IMAGENET, augment: bool = True,
                   verify: bool = True) -> dict[str, ImageFolderDataset]:
-    """One dataset per split; augmentation on ``train`` only (val/test stay as they are)."""
+    """One dataset per split; augmentation on ``train`` only (val/test stay as they are).
+
+    Checks the layout first (same classes in every split) and, with ``verify``, decodes
+    every image once so a broken file stops here with its name, not during training.
+    """
     check_layout(root)
     if verify:
         verify_images(root)
@@ -212,21 +508,9 @@ def make_loaders(root: str | Path, preprocess: Preprocess = IMAGENET, batch_size
 
 
 def count_images(root: str | Path) -> dict[str, dict[str, int]]:
-    """``{split: {class: n_images}}`` for an ImageFolder tree."""
+    """``{split: {class: n_images}}`` for an ImageFolder tree (the same images the dataset loads)."""
     root = Path(root)
     return {
-        split: {c.name: sum(1 for f in c.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
-                for c in sorted((root / split).iterdir()) if c.is_dir()}
+        split: {name: len(image_files(root / split / name)) for name in class_folders(root / split)}
         for split in SPLITS if (root / split).is_dir()
     }
-
-
-def denormalize(image: torch.Tensor, mean: Sequence[float] = IMAGENET.mean,
-                std: Sequence[float] = IMAGENET.std) -> np.ndarray:
-    """Undo ``Normalize`` for display: CHW tensor -> HWC array clipped to [0, 1].
-
-    >>> plt.imshow(denormalize(images[0], preprocess.mean, preprocess.std))
-    """
-    array = image.detach().cpu().numpy().transpose(1, 2, 0)  # CHW -> HWC, what imshow wants
-    array = array * np.asarray(std) + np.asarray(mean)
-    return np.clip(array, 0, 1)  # rounding can leave values just outside [0, 1]

@@ -63,14 +63,24 @@ def count_hooks(model: nn.Module) -> int:
                for m in model.modules())
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
                          class_idx: int | None = None) -> tuple[torch.Tensor, int]:
-    """Grad-CAM heat map for one image ``x`` (shape ``(1, C, H, W)``), values in [0, 1].
+    """Grad-CAM heat map for one image ``x`` (shape ``(1, C, H, W)`` or ``(C, H, W)``), values in [0, 1].
 
     A forward hook on ``layer`` keeps its feature maps A_k and a tensor (gradient) hook
     on that output catches dL/dA_k during ``backward``. Channel weights are the mean
     gradient, the map is ``relu(sum_k w_k A_k)``, upsampled to the input size.
+    ``x`` is moved to the model's device; the map comes back on the CPU, ready to plot.
     Returns ``(heatmap HxW, class index used)``; the model's mode is restored.
+
+    >>> cam, idx = class_activation_map(model, x, model.layer4)
+    >>> plt.imshow(cam, cmap="jet", alpha=0.5)
     """
     store: dict[str, torch.Tensor] = {}
 
@@ -82,16 +92,24 @@ def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
         # gradient we keep.
         return output.clone()
 
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
     was_training = model.training
     model.eval()
     handle = layer.register_forward_hook(forward_hook)
     try:
-        x = x.detach().clone().requires_grad_(True)  # so the graph exists even with a frozen model
-        scores = model(x)
-        if class_idx is None:
-            class_idx = int(scores.argmax(1)[0])
-        model.zero_grad()
-        scores[0, class_idx].backward()
+        # a leaf that needs a gradient, so the graph exists even with a frozen model
+        x = x.detach().to(_model_device(model)).clone().requires_grad_(True)
+        with torch.enable_grad():  # works inside a caller's torch.no_grad() too
+            scores = model(x)
+            if "activation" not in store:
+                raise ValueError(f"layer({type(layer).__name__})가 model의 순전파(forward)에서 한 번도 불리지 "
+                                 "않았습니다: 이 모델 안의 층이 아닙니다.\n해결: 이 모델의 층을 넘기세요, "
+                                 "예: model.layer4 (ResNet) 또는 model.features[28] (VGG16).")
+            if class_idx is None:
+                class_idx = int(scores.argmax(1)[0])
+            model.zero_grad()
+            scores[0, class_idx].backward()
     finally:
         handle.remove()
         model.train(was_training)
@@ -100,4 +118,4 @@ def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
     cam = F.relu((weights[:, None, None] * activation).sum(0))
     cam = F.interpolate(cam[None, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     cam = cam - cam.min()
-    return cam / cam.max().clamp_min(1e-8), class_idx
+    return (cam / cam.max().clamp_min(1e-8)).cpu(), class_idx

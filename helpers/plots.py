@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from helpers.data import IMAGENET, denormalize
+from helpers.data import Preprocess, denormalize, require_preprocess
+from helpers.memory import release_memory
 
 _KOREAN_FONT_READY = False
 
@@ -35,21 +36,42 @@ def use_korean_font() -> str:
     return "NanumGothic"
 
 
-def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str],
-               mean=IMAGENET.mean, std=IMAGENET.std, n: int = 8, ncols: int = 8, title: str | None = None):
-    """Draw the first ``n`` images of a normalised batch with their class names."""
-    use_korean_font()
-    n = min(n, len(images))
+def _image_grid(images: torch.Tensor, titles: list[str], preprocess: Preprocess, ncols: int,
+                colours: list[str] | None = None, cell: tuple[float, float] = (2.0, 2.2),
+                title: str | None = None):
+    """The one image-grid loop: image ``idx`` in cell ``idx + 1`` with its title (and colour)."""
+    n = len(titles)
+    if n == 0:
+        raise ValueError("그릴 이미지가 없습니다 (n=0 또는 빈 배치). 해결: 이미지가 1장 이상인 배치를 넘기세요.")
+    ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
-    fig = plt.figure(figsize=(2 * ncols, 2.2 * nrows))
-    for i in range(n):
-        ax = fig.add_subplot(nrows, ncols, i + 1, xticks=[], yticks=[])
-        ax.imshow(denormalize(images[i], mean, std))
-        ax.set_title(class_names[int(labels[i])])
+    fig = plt.figure(figsize=(cell[0] * ncols, cell[1] * nrows))
+    for idx in range(n):
+        ax = fig.add_subplot(nrows, ncols, idx + 1, xticks=[], yticks=[])
+        ax.imshow(denormalize(images[idx], preprocess))
+        if colours is None:
+            ax.set_title(titles[idx])
+        else:
+            ax.set_title(titles[idx], color=colours[idx])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    top = 1 - (0.3 + (0.35 if title else 0)) / (cell[1] * nrows)  # room for titles (inches -> figure fraction)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=top, hspace=0.3, wspace=0.1)
     return fig
+
+
+def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str], preprocess: Preprocess,
+               *_old_std, n: int = 8, ncols: int = 8, title: str | None = None):
+    """Draw the first ``n`` images of a normalised batch with their class names.
+
+    >>> images, labels = next(iter(loaders["train"]))
+    >>> fig = show_batch(images, labels, class_names, preprocess, n=8)
+    """
+    preprocess = require_preprocess(preprocess, "show_batch", _old_std)
+    use_korean_font()
+    n = min(n, len(images))
+    labels = labels.cpu()
+    return _image_grid(images, [class_names[int(labels[i])] for i in range(n)], preprocess, ncols, title=title)
 
 
 def plot_history(history, metrics: tuple[str, ...] = ("loss", "acc"), title: str | None = None):
@@ -73,35 +95,40 @@ def plot_history(history, metrics: tuple[str, ...] = ("loss", "acc"), title: str
     return fig
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 @torch.no_grad()
 def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                     class_names: list[str], mean=IMAGENET.mean, std=IMAGENET.std,
+                     class_names: list[str], preprocess: Preprocess, *_old_std,
                      n: int = 20, ncols: int = 10, title: str | None = None):
     """The lesson's prediction grid: ``pred(label)`` titles, green when right, red when wrong.
 
-    Switches the model to eval mode for the forward pass and restores its previous mode.
-    Returns the figure; ``fig.axes[i].title.get_color()`` tells right from wrong.
+    Runs the model on its own device (images are moved there, results come back to the
+    CPU) in eval mode, and restores the previous mode. Returns the figure;
+    ``fig.axes[i].title.get_color()`` tells right from wrong.
+
+    >>> fig = plot_predictions(model, images, labels, class_names, preprocess, n=20, ncols=10)
     """
+    preprocess = require_preprocess(preprocess, "plot_predictions", _old_std)
     use_korean_font()
+    n = min(n, len(images))
     was_training = model.training
     model.eval()
     try:
-        device = next(model.parameters()).device
-        outputs = model(images[:n].to(device)).cpu()
+        device = _model_device(model)  # 8 at a time: a 20-image batch at 224 px needs ~0.3 GiB more
+        outputs = torch.cat([model(chunk.to(device)).cpu() for chunk in images[:n].split(8)])
     finally:
         model.train(was_training)
+        release_memory()
     _, preds = torch.max(outputs, 1)
-    n = min(n, len(images))
-    nrows = (n + ncols - 1) // ncols
-    fig = plt.figure(figsize=(2.5 * ncols, 2.8 * nrows))
+    labels = labels.cpu()
+    titles, colours = [], []
     for idx in range(n):
-        ax = fig.add_subplot(nrows, ncols, idx + 1, xticks=[], yticks=[])
-        ax.imshow(denormalize(images[idx], mean, std))
-        right = preds[idx] == labels[idx]
-        ax.set_title(f"{class_names[preds[idx].item()]}({class_names[labels[idx].item()]})",
-                     color="green" if right else "red")
-    if title:
-        fig.suptitle(title)
-    top = 0.92 - (0.12 if title else 0) * (2 / max(nrows, 1))  # room for the suptitle
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=top, hspace=0.3, wspace=0.1)
-    return fig
+        pred, label = class_names[preds[idx].item()], class_names[labels[idx].item()]
+        titles.append(f"{pred}({label})")
+        colours.append("green" if preds[idx] == labels[idx] else "red")
+    return _image_grid(images, titles, preprocess, ncols, colours, cell=(2.5, 2.8), title=title)

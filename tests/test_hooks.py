@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -78,3 +79,34 @@ def test_inplace_relu_does_not_corrupt_captures():
     by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())
     cam, _ = class_activation_map(model, x, model[0], class_idx=1)
     assert torch.allclose(cam, by_hand, atol=1e-5)
+
+
+def test_cam_accepts_one_image_and_works_under_no_grad():
+    """Called from an inference cell (``torch.no_grad()``) with a (C, H, W) image: still a map, on the CPU."""
+    model = _net()
+    x = torch.randn(3, 10, 10, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        cam, idx = class_activation_map(model, x, model[2])
+    reference, ref_idx = class_activation_map(model, x[None], model[2])
+    assert cam.shape == (10, 10) and cam.device.type == "cpu"
+    assert idx == ref_idx and torch.allclose(cam, reference)
+
+
+def test_cam_with_a_layer_outside_the_model_says_so():
+    model = _net()
+    with pytest.raises(ValueError, match="model.layer4"):
+        class_activation_map(model, torch.randn(1, 3, 10, 10), nn.Conv2d(3, 3, 1))
+    assert count_hooks(model) == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_cam_with_model_on_gpu_and_image_on_cpu():
+    model = _net()
+    x = torch.randn(1, 3, 10, 10, generator=torch.Generator().manual_seed(1))
+    expected, idx = class_activation_map(model, x, model[2])
+    model = model.cuda()
+    cam, gpu_idx = class_activation_map(model, x, model[2])          # x stays on the CPU
+    assert cam.device.type == "cpu" and gpu_idx == idx
+    assert torch.allclose(cam, expected, atol=1e-4)
+    cam, _ = class_activation_map(model, x.cuda(), model[2])
+    assert cam.device.type == "cpu"

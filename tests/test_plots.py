@@ -2,11 +2,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from helpers.data import Preprocess, denormalize  # noqa: E402
 from helpers.plots import plot_history, plot_predictions, show_batch, use_korean_font  # noqa: E402
 from helpers.train import History  # noqa: E402
+
+
+LITE = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))  # not ImageNet: a wrong default would show
 
 
 class FixedModel(torch.nn.Module):
@@ -17,7 +23,8 @@ class FixedModel(torch.nn.Module):
         self.w = torch.nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        out = torch.zeros(len(x), 2)
+        assert x.device == self.w.device, "inputs must be on the model's device"
+        out = torch.zeros(len(x), 2, device=x.device)
         out[:, 0] = 1
         return out + self.w
 
@@ -25,7 +32,7 @@ class FixedModel(torch.nn.Module):
 def test_prediction_grid_colours_and_titles():
     images, labels = torch.randn(6, 3, 8, 8), torch.tensor([0, 1, 0, 1, 0, 0])
     model = FixedModel().train()
-    fig = plot_predictions(model, images, labels, ["cat", "dog"], n=6, ncols=3)
+    fig = plot_predictions(model, images, labels, ["cat", "dog"], LITE, n=6, ncols=3)
     titles = [ax.title for ax in fig.axes]
     assert [t.get_text() for t in titles] == ["cat(cat)", "cat(dog)", "cat(cat)", "cat(dog)", "cat(cat)", "cat(cat)"]
     colours = [matplotlib.colors.to_hex(t.get_color()) for t in titles]
@@ -53,6 +60,42 @@ def test_history_and_batch_figures():
     assert len(fig.axes) == 2
     assert list(fig.axes[1].lines[1].get_ydata()) == [0.4, 0.7]
     plt.close(fig)
-    fig = show_batch(torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 1, 0]), ["a", "b"], n=4, ncols=2)
+    fig = show_batch(torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 1, 0]), ["a", "b"], LITE, n=4, ncols=2)
     assert [ax.title.get_text() for ax in fig.axes] == ["a", "b", "b", "a"]
+    plt.close(fig)
+
+
+def test_both_grids_draw_with_the_given_preprocess():
+    """The pixels shown are ``denormalize(image, preprocess)``: the backbone's statistics, not ImageNet's."""
+    images, labels = torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 0])
+    for fig in (show_batch(images, labels, ["cat", "dog"], LITE, n=3, ncols=3),
+                plot_predictions(FixedModel(), images, labels, ["cat", "dog"], LITE, n=3, ncols=3)):
+        assert len(fig.axes) == 3
+        for ax, image in zip(fig.axes, images):
+            assert np.allclose(ax.images[0].get_array(), denormalize(image, LITE))
+            assert ax.get_xticks().size == 0 and ax.get_yticks().size == 0
+        plt.close(fig)
+
+
+def test_grids_refuse_mean_std():
+    """The old calls with ``preprocess.mean, preprocess.std`` fail with a message that says what to pass."""
+    images, labels = torch.randn(2, 3, 8, 8), torch.tensor([0, 1])
+    with pytest.raises(TypeError, match="Preprocess"):
+        show_batch(images, labels, ["a", "b"], LITE.mean, LITE.std, n=2)
+    with pytest.raises(TypeError, match="Preprocess"):
+        plot_predictions(FixedModel(), images, labels, ["a", "b"], LITE.mean, LITE.std, n=2)
+    with pytest.raises(TypeError):
+        show_batch(images, labels, ["a", "b"])  # no silent ImageNet default
+    plt.close("all")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_prediction_grid_with_model_on_gpu():
+    images, labels = torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 0, 1])
+    model = FixedModel().cuda()
+    for imgs, labs in ((images, labels), (images.cuda(), labels.cuda())):
+        fig = plot_predictions(model, imgs, labs, ["cat", "dog"], LITE, n=4, ncols=2)
+        assert [ax.title.get_text() for ax in fig.axes] == ["cat(cat)", "cat(dog)", "cat(cat)", "cat(dog)"]
+        plt.close(fig)
+    fig = show_batch(images.cuda(), labels.cuda(), ["cat", "dog"], LITE, n=4)
     plt.close(fig)

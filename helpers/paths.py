@@ -1,0 +1,104 @@
+"""Where the course's files live: bundled data, what lessons write, fetched weights.
+
+Every path a lesson or helper uses comes from here, so nothing depends on the folder a
+notebook was started from, and one environment variable moves each kind of file:
+
+- ``COURSE_DATA_DIR``    the bundled datasets (default: ``<course folder>/data``)
+- ``COURSE_OUTPUT_DIR``  everything lessons write: checkpoints, logs, feature caches
+  (default: ``<course folder>/outputs``; on a read-only install ``~/.cache/dl-course``).
+  Nothing the course writes goes anywhere else.
+- ``COURSE_WEIGHTS_DIR`` torchvision weights fetched for lab machines (default ``<course folder>/weights``)
+
+>>> from helpers.paths import data_dir, output_dir
+>>> data_dir("animals")              # .../data/animals
+>>> output_dir("checkpoints")        # created if missing
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The course folder when helpers is used from a checkout (``pip install -e .``)."""
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _looks_like_course_data(folder: Path) -> bool:
+    return folder.is_dir() and ((folder / "samples").is_dir() or (folder / "animals").is_dir())
+
+
+def _find_data_root() -> Path:
+    """``$COURSE_DATA_DIR``; else ``<course folder>/data``; else a ``data`` folder beside the notebook.
+
+    The last one finds the data when helpers is installed as a regular (non-editable)
+    package and a lesson is opened from the course folder or its ``notebooks/``.
+    """
+    root = _env_path("COURSE_DATA_DIR")
+    if root is not None:
+        if not root.is_dir():
+            raise FileNotFoundError(
+                f"{root}: 환경 변수 COURSE_DATA_DIR가 가리키는 강의 데이터 폴더가 없습니다.\n"
+                "해결: 저장소의 data 폴더 경로로 고치세요, 예: export COURSE_DATA_DIR=/path/to/course/data "
+                "(또는 unset COURSE_DATA_DIR 로 지우고 저장소 폴더 안에서 실행하세요).")
+        return root
+    if (PROJECT_ROOT / "data").is_dir():
+        return PROJECT_ROOT / "data"
+    cwd = Path.cwd()
+    candidates = [PROJECT_ROOT / "data", cwd / "data", cwd.parent / "data"]
+    for folder in candidates[1:]:
+        if _looks_like_course_data(folder):
+            return folder
+    raise FileNotFoundError(
+        f"{PROJECT_ROOT / 'data'}: 강의 데이터 폴더를 찾을 수 없습니다 (찾아본 곳: "
+        f"{', '.join(str(c) for c in dict.fromkeys(candidates))}).\n"
+        "해결: 저장소 폴더 안에서 `make lab` 으로 설치했는지 확인하거나, 데이터 폴더 위치를 "
+        "환경 변수 COURSE_DATA_DIR로 알려 주세요: export COURSE_DATA_DIR=/path/to/course/data")
+
+
+def data_dir(*parts: str) -> Path:
+    """The course data folder, joined with ``parts``: ``$COURSE_DATA_DIR`` or ``<course folder>/data``.
+
+    >>> data_dir("samples", "chelsea.jpg")
+    """
+    return _find_data_root().joinpath(*parts)
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder if folder.exists() else folder.parent
+    return os.access(probe, os.W_OK)
+
+
+def output_dir(*parts: str, create: bool = True) -> Path:
+    """Where lessons write (``$COURSE_OUTPUT_DIR``, else ``<course folder>/outputs``), joined with ``parts``.
+
+    Falls back to ``~/.cache/dl-course`` when the course folder is read-only (a hub image).
+    """
+    root = _env_path("COURSE_OUTPUT_DIR")
+    if root is None:
+        root = PROJECT_ROOT / "outputs"
+        if not _writable(root):
+            root = user_cache_dir()
+    path = root.joinpath(*parts)
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PermissionError(
+                f"{path}: 출력 폴더를 만들 수 없습니다 ({exc.strerror or exc}).\n"
+                "해결: 쓸 수 있는 폴더를 환경 변수 COURSE_OUTPUT_DIR로 알려 주세요, "
+                "예: export COURSE_OUTPUT_DIR=~/dl-course-outputs") from exc
+    return path
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder for the course: ``$XDG_CACHE_HOME/dl-course`` or ``~/.cache/dl-course``."""
+    return (_env_path("XDG_CACHE_HOME") or Path.home() / ".cache") / "dl-course"
+
+
+def weights_dir() -> Path:
+    """The course weight cache (``$COURSE_WEIGHTS_DIR`` or ``<course folder>/weights``)."""
+    return _env_path("COURSE_WEIGHTS_DIR") or PROJECT_ROOT / "weights"
