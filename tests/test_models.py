@@ -1,23 +1,56 @@
-import time
+import dataclasses
+import gc
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 from torchvision import models
 
+from helpers import download as dl
 from helpers import models as hm
 
 
-def test_fallback_is_offline_and_says_why():
-    start = time.perf_counter()
-    pre = hm.load_pretrained("resnet18", verbose=False)
-    assert time.perf_counter() - start < 60
-    if pre.is_fallback:  # no resnet18 weights on this machine
-        assert pre.arch == "efficientnet_lite0"
-        assert "resnet18" in pre.source and "COURSE_OFFLINE" in pre.source
-        assert pre.preprocess.mean == (0.5, 0.5, 0.5)
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """An empty course weight cache and torch hub cache; fallback notices not yet shown."""
+    monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(hm, "_notices_shown", set())
+    return tmp_path / "weights"
+
+
+def no_network(*args, **kwargs):
+    raise AssertionError("this call must not try the network")
+
+
+def test_default_is_the_packaged_backbone_without_network(monkeypatch):
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)  # downloads allowed, still none tried
+    monkeypatch.setattr(hm, "_download", no_network)
+    monkeypatch.setattr(hm, "fetch", no_network)
+    pre = hm.load_pretrained()
+    assert pre.arch == pre.requested == "efficientnet_lite0" and not pre.is_fallback
+    assert pre.preprocess.mean == (0.5, 0.5, 0.5)
     model, preprocess, source = pre  # unpacks like a tuple
     assert isinstance(model, nn.Module) and source == pre.source
+
+
+def test_fallback_notice_is_korean_once_with_the_command_and_the_folder(empty_cache, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    first = hm.load_pretrained("resnet18")
+    second = hm.load_pretrained("resnet18")
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert first.is_fallback and second.is_fallback and first.arch == "efficientnet_lite0"
+    assert text.count("[load_pretrained]") == 1  # once per process for this arch
+    command = dl.course_command("course-fetch-weights", "resnet18")
+    assert f"`{command}`" in text  # copy-pasteable, with its path in this environment
+    assert "bin" in command or "Scripts" in command or "-m helpers.models" in command
+    assert dl.display_path(empty_cache) in text and "COURSE_WEIGHTS_DIR" in text  # where to copy
+    assert "COURSE_OFFLINE" in first.source and "resnet18-f37072fd.pth" in first.source
+    assert sum("\uac00" <= ch <= "\ud7a3" for ch in text) > 30  # Korean prose
+    hm.load_pretrained("vgg16")  # another arch gets its own notice
+    assert "[load_pretrained]" in capsys.readouterr().out
 
 
 def test_packaged_lite0_is_really_imagenet_pretrained():
@@ -74,7 +107,7 @@ def test_replace_head_torchvision(arch, head):
 
 def test_replace_head_lite0_and_blocks():
     model = hm.load_efficientnet_lite0()
-    hm.freeze(model)
+    hm.set_parameter_requires_grad(model)
     hm.replace_head(model, 3)
     assert model(torch.randn(1, 3, 64, 64)).shape == (1, 3)
     names = [n for n, _ in hm.backbone_blocks(model)]
@@ -96,7 +129,7 @@ def test_vgg_blocks_split_at_pooling():
 
 def test_layerwise_learning_rates_shrink_towards_input():
     model = models.resnet18(weights=None)
-    hm.freeze(model)
+    hm.set_parameter_requires_grad(model)
     hm.unfreeze_last(model, 3)  # layer3, layer4, fc
     groups = hm.layerwise_param_groups(model, head_lr=1e-2, decay=0.1)
     assert [g["name"] for g in groups] == ["layer3", "layer4", "fc"]
@@ -113,31 +146,69 @@ def test_set_parameter_requires_grad_both_ways():
     assert hm.count_parameters(model, trainable_only=True) == hm.count_parameters(model)
 
 
-def test_offline_env_never_downloads(monkeypatch, tmp_path):
+def test_offline_env_never_downloads(empty_cache, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(tmp_path))
-
-    def no_download(*args, **kwargs):
-        raise AssertionError("COURSE_OFFLINE=1 must not try the network")
-
-    monkeypatch.setattr(hm, "_download", no_download)
+    monkeypatch.setattr(hm, "_download", no_network)
     pre = hm.load_pretrained("vgg16", verbose=False)
-    assert pre.is_fallback and "offline mode" in pre.source
+    assert pre.is_fallback and "COURSE_OFFLINE=1" in pre.source
+
+
+def test_failed_download_falls_back_and_leaves_nothing(empty_cache, monkeypatch, capsys):
+    """Downloads allowed, server unreachable (loopback port 9): the packaged backbone, a notice, no file."""
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    weights = models.get_model_weights("resnet18").DEFAULT
+    monkeypatch.setattr(type(weights), "url", property(lambda self: "http://127.0.0.1:9/resnet18-f37072fd.pth"))
+    pre = hm.load_pretrained("resnet18")
+    assert pre.is_fallback and "127.0.0.1:9" in pre.source
+    assert "[load_pretrained]" in capsys.readouterr().out
+    assert not empty_cache.exists() or list(empty_cache.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_cached_weights_are_reported_and_fall_back(damage, empty_cache, monkeypatch, capsys):
+    """Today's failure: UnpicklingError naming no file and advising weights_only=False."""
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    empty_cache.mkdir(parents=True)
+    path = empty_cache / "resnet18-f37072fd.pth"
+    if damage == "truncated":
+        torch.save(models.resnet18().state_dict(), path)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        path.write_bytes(b"<html>a proxy's login page, saved under the weights' name</html>" * 100)
+    pre = hm.load_pretrained("resnet18")
+    assert pre.is_fallback and pre.arch == "efficientnet_lite0"
+    text = capsys.readouterr().out
+    for where in (pre.source, text):
+        assert dl.display_path(path) in where                          # which file
+        assert f"rm {dl.display_path(path)}" in where                  # the fix: delete it ...
+        assert dl.course_command("course-fetch-weights", "resnet18") in where  # ... and re-fetch
+        assert "weights_only=False" not in where
 
 
 def test_fetch_weights_cli_explains_missing_network(monkeypatch, tmp_path, capsys):
-    import urllib.error
-
-    def fail(*args, **kwargs):
-        raise urllib.error.URLError("Name or service not known")
-
-    monkeypatch.setattr(hm, "_download", fail)
+    """No network (loopback port 9): one Korean paragraph naming the URL, exit code 1, nothing written."""
+    weights = models.get_model_weights("resnet18").DEFAULT
+    monkeypatch.setattr(type(weights), "url", property(lambda self: "http://127.0.0.1:9/resnet18-f37072fd.pth"))
     assert hm.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 1
-    assert "machine with internet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("오류:")
+    assert "http://127.0.0.1:9/resnet18-f37072fd.pth" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["resnet9000"], ["--bogus", "resnet18"]])
+def test_fetch_weights_cli_bad_input_exits_1_in_korean(argv, tmp_path, capsys):
+    try:
+        code = hm.fetch_weights_cli([*argv, "--dir", str(tmp_path)])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("오류:") and argv[0] in err
 
 
 def test_fetch_weights_cli_writes_into_folder(monkeypatch, tmp_path, capsys):
-    def fake_download(url, dst, timeout=0):
+    def fake_download(url, dst, timeout=0, progress=True):
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(b"x")
 
@@ -146,12 +217,74 @@ def test_fetch_weights_cli_writes_into_folder(monkeypatch, tmp_path, capsys):
     assert (tmp_path / "resnet18-f37072fd.pth").is_file()
 
 
-def test_download_with_wrong_hash_prefix_is_deleted(monkeypatch, tmp_path):
-    def fake_fetch(url, dst, timeout=0):
-        dst.write_bytes(b"not the real weights")
+def test_download_with_wrong_hash_prefix_never_appears(tmp_path):
+    """A download whose SHA-256 does not start with the file name's prefix is never kept."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    monkeypatch.setattr(hm, "fetch", fake_fetch)
-    target = tmp_path / "resnet18-f37072fd.pth"
-    with pytest.raises(OSError, match="hash prefix f37072fd"):
-        hm._download("http://127.0.0.1:9/resnet18-f37072fd.pth", target)
-    assert not target.exists()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "resnet18-f37072fd.pth").write_bytes(b"not the real weights")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    target = tmp_path / "cache" / "resnet18-f37072fd.pth"
+    try:
+        with pytest.raises(dl.ChecksumError, match="f37072fd"):
+            hm._download(f"http://127.0.0.1:{httpd.server_port}/resnet18-f37072fd.pth", target, progress=False)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert list(target.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "vgg16"])
+def test_switched_path_with_stand_in_weights(arch, image_tree, empty_cache, monkeypatch, capsys):
+    """ARCH = "resnet18" / "vgg16" with weights in the cache: the torchvision branch end to end.
+
+    The stand-in file holds random weights under torchvision's file name; its hash does not
+    match the name's prefix, which must not matter for a file found in the cache.
+    """
+    from helpers.data import make_loaders
+    from helpers.train import fit, predict
+
+    monkeypatch.setattr(hm, "_download", no_network)
+    empty_cache.mkdir(parents=True)
+    filename = Path(models.get_model_weights(arch).DEFAULT.url).name
+    torch.manual_seed(0)
+    stand_in = models.get_model(arch, weights=None).state_dict()
+    torch.save(stand_in, empty_cache / filename)
+    first_conv = next(v for k, v in stand_in.items() if k.endswith("weight") and v.dim() == 4).clone()
+    del stand_in
+    gc.collect()
+
+    pre = hm.load_pretrained(arch)
+    assert pre.arch == arch and not pre.is_fallback and filename in pre.source
+    assert "[load_pretrained]" not in capsys.readouterr().out
+    got = next(p for n, p in pre.model.named_parameters() if p.dim() == 4)
+    assert torch.equal(got, first_conv)  # the cached file's weights, not a fresh init
+    assert pre.preprocess.mean == (0.485, 0.456, 0.406)
+
+    model = pre.model
+    hm.set_parameter_requires_grad(model)
+    head = hm.replace_head(model, num_classes=2)
+    small = dataclasses.replace(pre.preprocess, resize=36, crop=32)
+    loaders, class_names = make_loaders(image_tree, small, batch_size=6)
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.01)
+    before = head.weight.detach().clone()
+    history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=1, progress=False,
+                  device=torch.device("cpu"))
+    assert len(history) == 1 and not torch.equal(head.weight, before)
+    preds, labels, probs = predict(model, loaders["test"])
+    assert preds.shape == labels.shape == (6,) and probs.shape == (6, 2) and class_names == ["blue", "red"]
+    assert torch.allclose(probs.sum(1), torch.ones(6))
+    del model, pre, head, optimizer
+    gc.collect()
+
+
+def test_freeze_is_a_deprecated_alias():
+    """``freeze`` stays importable for old notebooks; it does exactly what the lecture's name does."""
+    model = models.resnet18(weights=None)
+    hm.freeze(model)
+    assert hm.count_parameters(model, trainable_only=True) == 0
+    assert "set_parameter_requires_grad" in hm.freeze.__doc__
