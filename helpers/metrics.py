@@ -1,0 +1,155 @@
+"""Evaluation numbers that stay honest on small test sets, and the ones a medical reader expects.
+
+>>> from helpers.metrics import accuracy_interval, roc_auc, sensitivity_specificity
+>>> accuracy_interval(18, 19)        # (accuracy, low, high) with a 95 % Wilson interval
+(0.947..., 0.753..., 0.990...)
+>>> sensitivity_specificity([1, 1, 0, 0], [1, 0, 0, 0])
+(0.5, 1.0)
+
+Binary functions take labels as 0/1 with **1 = positive** (the finding is present), and
+scores as "higher = more likely positive"; lists, NumPy arrays and tensors all work.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+ArrayLike = Any
+"""Labels, predictions or scores: a list, a NumPy array or a (CPU or GPU) tensor."""
+
+
+def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Accuracy ``correct / total`` and its Wilson score interval ``(acc, low, high)``.
+
+    On 19 test images one mistake moves accuracy by 0.05; the interval says how far the
+    true accuracy could be from the measured one. Wilson's interval stays inside [0, 1]
+    and behaves at 0 % and 100 %, unlike ``p ± z·sqrt(p(1-p)/n)``.
+    """
+    if total <= 0 or not 0 <= correct <= total:
+        raise ValueError(f"need 0 <= correct <= total and total > 0, got {correct}/{total}")
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = correct / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    low = 0.0 if correct == 0 else max(0.0, centre - half)
+    high = 1.0 if correct == total else min(1.0, centre + half)
+    return p, low, high
+
+
+# --------------------------------------------------------------------------- binary decisions
+# A medical reader asks four questions of a yes/no classifier: how many of each kind of
+# mistake (confusion matrix), what share of the real cases it finds (sensitivity), what share
+# of the non-cases it clears (specificity), and how both trade off as the decision threshold
+# moves (ROC curve, AUC). The threshold itself is chosen on validation data, never on test data.
+
+def _as_numpy(x: ArrayLike) -> np.ndarray:
+    """NumPy copy of a list, array or (CPU or GPU) tensor."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _binary(y_true: ArrayLike) -> np.ndarray:
+    y = _as_numpy(y_true).astype(int).ravel()
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0 (negative) or 1 (positive), got {sorted(set(y.tolist()))}")
+    return y
+
+
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = 2) -> np.ndarray:
+    """Counts ``m[true, predicted]`` (rows: the truth, columns: the prediction).
+
+    >>> confusion_matrix([1, 1, 0, 0], [1, 0, 0, 0])
+    array([[2, 0],
+           [1, 1]])
+    """
+    t = _as_numpy(y_true).astype(int).ravel()
+    p = _as_numpy(y_pred).astype(int).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {t.shape} vs {p.shape}")
+    m = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(m, (t, p), 1)
+    return m
+
+
+def sensitivity_specificity(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[float, float]:
+    """``(sensitivity, specificity)`` of binary predictions (1 = positive, e.g. "has the finding").
+
+    Sensitivity = TP / (TP + FN), the share of real positives found; specificity =
+    TN / (TN + FP), the share of real negatives cleared. NaN when a class is absent.
+
+    >>> sensitivity_specificity([1, 1, 0, 0], [1, 0, 0, 0])
+    (0.5, 1.0)
+    """
+    (tn, fp), (fn, tp) = confusion_matrix(_binary(y_true), _binary(y_pred))
+    sens = tp / (tp + fn) if tp + fn else float("nan")
+    spec = tn / (tn + fp) if tn + fp else float("nan")
+    return float(sens), float(spec)
+
+
+def roc_curve(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ROC curve ``(fpr, tpr, thresholds)``: "positive when score >= threshold" for each threshold.
+
+    Thresholds are the distinct scores from high to low, preceded by ``inf`` (nothing
+    positive), so the curve runs from (0, 0) to (1, 1).
+
+    >>> fpr, tpr, thr = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    y = _binary(y_true)
+    s = _as_numpy(scores).astype(float).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"y_true and scores differ in length: {y.shape} vs {s.shape}")
+    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("an ROC curve needs at least one positive and one negative example")
+    thresholds = np.concatenate([[np.inf], np.unique(s)[::-1]])
+    tpr = np.array([(s[y == 1] >= t).sum() / n_pos for t in thresholds])
+    fpr = np.array([(s[y == 0] >= t).sum() / n_neg for t in thresholds])
+    return fpr, tpr, thresholds
+
+
+def auc(fpr: ArrayLike, tpr: ArrayLike) -> float:
+    """Area under a curve by the trapezoid rule (for an ROC curve: 0.5 = chance, 1 = perfect)."""
+    x, y = _as_numpy(fpr).astype(float), _as_numpy(tpr).astype(float)
+    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
+
+
+def roc_auc(y_true: ArrayLike, scores: ArrayLike) -> float:
+    """AUC of the ROC curve: the chance that a random positive scores above a random negative.
+
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    return auc(*roc_curve(y_true, scores)[:2])
+
+
+def threshold_from_validation(y_val: ArrayLike, scores_val: ArrayLike, min_sensitivity: float | None = None) -> float:
+    """Decision threshold chosen on **validation** outputs ("positive when score >= threshold").
+
+    Default: Youden's rule, the threshold with the largest sensitivity + specificity - 1
+    (ties: the higher threshold). With ``min_sensitivity`` (screening: miss few cases), the
+    highest threshold whose validation sensitivity reaches it. The returned value is the
+    midpoint between the chosen score and the next lower one, so it does not sit exactly
+    on a validation score.
+
+    >>> round(threshold_from_validation([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 3)
+    0.6
+    """
+    fpr, tpr, thr = roc_curve(y_val, scores_val)
+    if min_sensitivity is None:
+        j = tpr - fpr
+        best = int(np.nonzero(j >= j.max() - 1e-9)[0][0])  # ties (up to rounding): the highest threshold
+    else:
+        ok = np.nonzero(tpr >= min_sensitivity)[0]
+        best = int(ok[0])
+    if best == 0:  # inf: nothing positive
+        return float("inf")
+    lower = thr[best + 1] if best + 1 < len(thr) else thr[best] - 1.0
+    return float((thr[best] + lower) / 2)
