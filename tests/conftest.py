@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import helpers  # noqa: F401  - before torch, as every lesson does (sets OMP_WAIT_POLICY)
 import numpy as np
 import pytest
 import torch
