@@ -68,6 +68,9 @@ def save_atomic(obj: Any, path: str | Path) -> Path:
     for stale in _temp_files(path):  # left behind by a save that was killed mid-write
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a checkpoint gets a normal file's mode
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)

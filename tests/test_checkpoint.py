@@ -202,3 +202,13 @@ def test_resume_checks_arch_and_keeps_recording_it(image_tree, tmp_path):
         resume_from=path, callbacks=[ModelCheckpoint(path, save_best_only=False)])  # arch not repeated
     ckpt = torch.load(path, weights_only=True)
     assert ckpt["epoch"] == 3 and ckpt["arch"] == "tinynet"
+
+
+def test_checkpoint_gets_a_normal_files_mode(tmp_path):
+    """Not mkstemp's private 0600: an instructor can share a checkpoint like any other file."""
+    umask = os.umask(0o022)
+    try:
+        path = save_atomic({"a": torch.ones(1)}, tmp_path / "shared.pth")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -22,8 +22,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("COURSE_HANDOUTS_DIR", ROOT / "handouts"))
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# Anything fetched from another host. A link to the student's own machine (TensorBoard on
+# http://localhost:6006 in lesson 03) loads nothing from the internet and is allowed.
+_REMOTE = r"(?:https?:)?//(?!localhost[:/]|127\.0\.0\.1[:/])"
 CDN = re.compile(r"cdnjs\.|jsdelivr\.|unpkg\.com|googleapis\.com|cloudflare\.com|mathjax\.org"
-                 r"|(?:src|href)\s*=\s*[\"']?(?:https?:)?//|@import\s+url\(\s*[\"']?(?:https?:)?//")
+                 rf"|(?:src|href)\s*=\s*[\"']?{_REMOTE}|@import\s+url\(\s*[\"']?{_REMOTE}")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 _spec = importlib.util.spec_from_file_location("handouts", ROOT / "scripts" / "handouts.py")
