@@ -147,7 +147,8 @@ def scrub_text(text: str) -> str:
     if home not in ("/", ""):
         text = re.sub(re.escape(home) + r"(?=[/\\\s'\"]|$)", "~", text)
     text = re.sub(r"/home/[^/\s'\"]+", "~", text)
-    text = re.sub(r"(?<![\w.])/tmp/[^\s'\"]*", "<임시 폴더>", text)
+    for temp in {tempfile.gettempdir(), os.path.realpath(tempfile.gettempdir())}:  # $TMPDIR-aware
+        text = re.sub(r"(?<![\w.])" + re.escape(temp) + r"/[^\s'\"]*", "<임시 폴더>", text)
     for symbol, replacement in SYMBOLS.items():
         text = text.replace(symbol, replacement)
     return text

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import re
+import tempfile
 import shutil
 import subprocess
 import sys
@@ -64,9 +65,10 @@ def test_learning_goals_are_the_bullets_of_the_goals_cell():
 
 def test_scrub_removes_the_build_machine_and_missing_symbols():
     home = os.path.expanduser("~")
-    text = f"{ROOT}/data/animals {home}/.cache/torch /home/alice/x /tmp/tmpab12/f.png 자기 점검 통과 ✅"
+    temp = tempfile.gettempdir()
+    text = f"{ROOT}/data/animals {home}/.cache/torch /home/alice/x {temp}/tmpab12/f.png 자기 점검 통과 ✅"
     clean = handouts.scrub_text(text)
-    assert str(ROOT) not in clean and "/home/alice" not in clean and "/tmp/" not in clean
+    assert str(ROOT) not in clean and "/home/alice" not in clean and f"{temp}/" not in clean
     assert f"{handouts.ROOT_MARKER}/data/animals" in clean and "~/.cache/torch" in clean
     assert clean.endswith("자기 점검 통과 ✔")
 
@@ -166,7 +168,7 @@ def test_built_no_cdn_no_script_no_machine_paths(manifest):
         page = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "", path.read_text(encoding="utf-8"))
         assert not CDN.search(page), (path.name, CDN.search(page).group(0))
         assert "<script" not in page, path.name  # formulas were typeset at build time
-        for private in {str(ROOT), os.path.realpath(ROOT), home, "/home/", "/tmp/"}:
+        for private in {str(ROOT), os.path.realpath(ROOT), home, "/home/", tempfile.gettempdir() + "/"}:
             assert private not in page, (path.name, private)
 
 

@@ -11,18 +11,9 @@ To stay cheap both runs shrink the lesson (image size, epochs); nothing else is 
 """
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
+from lesson_runs import ROOT, self_check_error, up_to_self_check
 
-import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-
-ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "notebooks" / "03_fine_tuning.ipynb"
-SELF_CHECK = "자기 점검 통과"
 STAGE1_FREEZE = "set_parameter_requires_grad(model, feature_extracting=True)   # the whole ImageNet backbone is frozen"
 CLAIM = "stage 1: head only"
 SMALL = {"IMG_SIZE = 96 ": "IMG_SIZE = 64 ", "ANIMAL_SIZE = 128 ": "ANIMAL_SIZE = 64 ",
@@ -31,9 +22,7 @@ SMALL = {"IMG_SIZE = 96 ": "IMG_SIZE = 64 ", "ANIMAL_SIZE = 128 ": "ANIMAL_SIZE 
 
 
 def _patched(mutate: bool):
-    nb = nbformat.read(LESSON, as_version=4)
-    end = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and SELF_CHECK in c.source)
-    nb.cells = nb.cells[:end + 1]                      # stop at the self-check
+    nb = up_to_self_check(LESSON)
     found = {key: 0 for key in SMALL}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -50,36 +39,11 @@ def _patched(mutate: bool):
     return nb
 
 
-def _self_check_error(nb, tmp_path: Path) -> str | None:
-    """Execute; return the AssertionError message of the self-check cell (None if it passed)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    env_out = os.environ.get("COURSE_OUTPUT_DIR")
-    os.environ["COURSE_OUTPUT_DIR"] = str(tmp_path / "outputs")
-    try:
-        client = nbclient.NotebookClient(nb, kernel_name="dl-course", timeout=600, allow_errors=True,
-                                          resources={"metadata": {"path": str(LESSON.parent)}})
-        client.execute()
-    finally:
-        if env_out is None:
-            os.environ.pop("COURSE_OUTPUT_DIR", None)
-        else:
-            os.environ["COURSE_OUTPUT_DIR"] = env_out
-    errors = [(i, o) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert all(i == len(nb.cells) - 1 for i, _ in errors), \
-        "a cell before the self-check failed: " + json.dumps([(i, o["ename"], o["evalue"][:300]) for i, o in errors])
-    if not errors:
-        return None
-    _, out = errors[0]
-    assert out["ename"] == "AssertionError", f"self-check raised {out['ename']}: {out['evalue'][:300]}"
-    return out["evalue"]
-
-
-def test_self_check_fails_when_backbone_left_trainable(tmp_path):
-    message = _self_check_error(_patched(mutate=True), tmp_path / "mutant")
+def test_self_check_fails_when_backbone_left_trainable(tmp_path, monkeypatch):
+    message = self_check_error(_patched(mutate=True), tmp_path / "mutant", monkeypatch)
     assert message is not None and CLAIM in message, f"expected the '{CLAIM}' claim to fail, got: {message}"
 
 
-def test_control_run_passes_that_claim(tmp_path):
-    message = _self_check_error(_patched(mutate=False), tmp_path / "control")
+def test_control_run_passes_that_claim(tmp_path, monkeypatch):
+    message = self_check_error(_patched(mutate=False), tmp_path / "control", monkeypatch)
     assert message is None or CLAIM not in message, "the claim fails even without the mutation"

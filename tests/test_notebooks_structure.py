@@ -67,7 +67,7 @@ def lesson_problems(name: str, nb: dict) -> list[str]:
         problems.append("one self-check cell ('자기 점검 통과') with at least 5 asserts")
     text = "\n".join(_src(c) for c in cells)
     for match in re.finditer(r"pretrained\s*=\s*True|\.next\(\)|(?<![\w.~])/(tmp|work|root|home)/\S*", text):
-        problems.append(f"{match.group(0)!r}: no pretrained=True, .next() or absolute paths in a lesson")
+        problems.append(f"{match.group(0)!r}: no pretrained=True, no iterator .next method call, no absolute paths in a lesson")
     for match in re.finditer(r"torch\.load\(([^)]*)\)", text):
         if "weights_only=True" not in match.group(1):
             problems.append(f"{match.group(0)} without weights_only=True")
