@@ -9,11 +9,16 @@ import torch
 
 
 def get_device() -> torch.device:
-    """CUDA if there is an NVIDIA GPU, else Apple's MPS, else the CPU.
+    """The accelerator PyTorch finds (an NVIDIA GPU: ``cuda``; Apple: ``mps``; Intel: ``xpu``;
+    any other registered backend), else the CPU.
 
     >>> device = get_device(); model.to(device)
     """
-    if torch.cuda.is_available():
+    accelerator = getattr(torch, "accelerator", None)
+    if accelerator is not None and hasattr(accelerator, "current_accelerator"):
+        found = accelerator.current_accelerator(check_available=True)
+        return torch.device(found.type) if found is not None else torch.device("cpu")
+    if torch.cuda.is_available():  # PyTorch before 2.6
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():

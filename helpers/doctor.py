@@ -137,6 +137,8 @@ def check_device() -> Check:
         return Check("장치", True, f"cuda — {torch.cuda.get_device_name(0)} (모델과 데이터를 GPU로 보냅니다)")
     if device.type == "mps":
         return Check("장치", True, "mps — Apple GPU")
+    if device.type != "cpu":  # another accelerator PyTorch reports (Intel xpu, …)
+        return Check("장치", True, f"{device.type} (모델과 데이터를 이 장치로 보냅니다)")
     return Check("장치", True, f"cpu ({os.cpu_count()}코어; GPU가 없어도 모든 레슨이 CPU로 돌아갑니다)")
 
 

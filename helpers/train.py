@@ -130,13 +130,25 @@ def _device_of(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def _run_on(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    """The device to run on: ``device`` (the model is moved there) or the model's own."""
+    if device is None:
+        return _device_of(model)
+    device = torch.device(device)
+    model.to(device)
+    return device
+
+
 def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None = None,
              device: torch.device | None = None) -> tuple[float, float]:
     """(loss, accuracy) on ``loader`` in eval mode; the model's previous mode is restored.
 
+    Runs on ``device`` when given (the model is moved there first, as ``fit`` does: a model
+    just loaded from a checkpoint is on the CPU), else on the model's own device.
+
     >>> test_loss, test_acc = evaluate(model, loaders["test"])   # once, at the very end
     """
-    device = device or _device_of(model)
+    device = _run_on(model, device)
     criterion = criterion or nn.CrossEntropyLoss()
     was_training = model.training
     model.eval()
@@ -146,24 +158,26 @@ def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None =
         model.train(was_training)
 
 
-@torch.inference_mode()
 def predict(model: nn.Module, loader: DataLoader, device: torch.device | None = None
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(predicted class, true label, softmax probabilities) for every sample, as CPU tensors.
 
+    ``device`` as in ``evaluate`` (the model is moved there when given).
+
     >>> preds, labels, probs = predict(model, loaders["test"])
     """
-    device = device or _device_of(model)
+    device = _run_on(model, device)  # outside inference mode: moved weights must stay trainable
     was_training = model.training
     model.eval()
     try:
         preds, labels, probs = [], [], []
-        for inputs, targets in loader:
-            p = torch.softmax(model(inputs.to(device)), dim=1).cpu()
-            probs.append(p)
-            preds.append(p.argmax(1))
-            labels.append(targets.cpu())
-        return torch.cat(preds), torch.cat(labels), torch.cat(probs)
+        with torch.inference_mode():
+            for inputs, targets in loader:
+                p = torch.softmax(model(inputs.to(device)), dim=1).cpu()
+                probs.append(p)
+                preds.append(p.argmax(1))
+                labels.append(targets.cpu())
+            return torch.cat(preds), torch.cat(labels), torch.cat(probs)
     finally:
         model.train(was_training)
         release_memory()

@@ -1,6 +1,7 @@
 """GPU students on the same path, checked on a CPU-only machine.
 
-CI has no GPU, so two guards stand in for one:
+CI has no GPU, so three guards stand in for one (the third, every lesson run on a stand-in GPU,
+is ``tests/test_fakegpu.py``):
 
 1. Static: every lesson that trains a network (``fit(``, ``.backward(``, ``torch.optim.``) sets
    ``device = get_device()`` and sends its models/data there (``.to(device)``,
@@ -93,6 +94,19 @@ def test_predict_and_evaluate_follow_the_model(tiny_net):
     model = tiny_net.to("meta")
     device_safe(lambda: predict(model, cpu_loader()))
     device_safe(lambda: evaluate(model, cpu_loader()))
+
+
+@pytest.mark.parametrize("helper", ["predict", "evaluate"])
+def test_predict_and_evaluate_with_a_device_move_the_model_there(tiny_net, helper):
+    """Lesson 03 reloads a checkpoint into a CPU model and evaluates it with ``device=device``:
+    on a GPU the batches went to the GPU and the model stayed behind (found by tests/fakegpu)."""
+    from helpers import train
+
+    call = getattr(train, helper)
+    device_safe(lambda: call(tiny_net, cpu_loader(), device=torch.device("meta")))
+    assert next(tiny_net.parameters()).device.type == "meta", f"{helper}(device=...) should move the model"
+    assert not any(p.is_inference() for p in tiny_net.parameters()), \
+        f"{helper} moved the weights inside inference_mode: they can no longer be trained"
 
 
 def test_fit_moves_model_and_batches_to_the_device(tiny_net):
