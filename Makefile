@@ -2,7 +2,8 @@
 #   make lab    set everything up (first time only) and open the lessons in JupyterLab
 #   make test   set everything up (first time only) and run every test, lesson and edition
 # Others: make doctor (environment check), make handouts (student/instructor editions),
-#         make notebooks (nbval, one test per cell), make bench (speed and memory per lesson).
+#         make notebooks (nbval, one test per cell), make bench (speed and memory per lesson),
+#         make gpu-path (every lesson on a stand-in GPU).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -26,7 +27,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # fails if the log is not empty.
 NETGUARD := PYTHONPATH=$(CURDIR)/tests/netguard COURSE_NETGUARD_LOG=$(CURDIR)/outputs/netguard.log
 
-.PHONY: setup git-filter lab test unit notebooks handouts doctor bench clean
+.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench clean
 
 setup: $(STAMP) git-filter
 
@@ -72,6 +73,11 @@ test: setup
 
 unit: setup
 	MPLBACKEND=Agg $(PY) -m pytest tests --deselect tests/test_handouts.py::test_built
+
+# The GPU student's path without a GPU: the stand-in device of tests/fakegpu, checked, then every
+# lesson on it (also part of `make unit` / `make test`).
+gpu-path: setup
+	MPLBACKEND=Agg $(PY) -m pytest tests/test_fakegpu.py
 
 # Every lesson top to bottom under nbval (one pytest item per cell).
 notebooks: setup

@@ -1,0 +1,317 @@
+"""A stand-in accelerator on the CPU: every lesson runs the GPU student's path on this laptop.
+
+CI has no GPU, yet a third of a class runs the lessons on one (Colab, gaming laptops), where a
+tensor left on the CPU stops the lesson with "Expected all tensors to be on the same device"
+and ``.numpy()`` on a GPU tensor fails. This module registers a second device, ``fakegpu``,
+through PyTorch's own extension point for out-of-tree accelerators (the ``PrivateUse1``
+backend). It behaves like a GPU in the ways that break lessons:
+
+- ``torch.accelerator.current_accelerator()`` reports it, so ``helpers.get_device()`` picks
+  it exactly as it picks ``cuda`` on an NVIDIA machine: the lessons run unchanged;
+- tensors on it say ``device(type='fakegpu', index=0)``; ``.to(device)``, ``device=device``
+  factories, ``.cpu()``, ``.item()``, ``.tolist()``, autograd, optimisers, ``state_dict`` /
+  ``load_state_dict``, ``torch.save`` / ``torch.load(map_location=device)`` work as on CUDA;
+- an operation that mixes a device tensor with a CPU tensor (other than a 0-dimensional
+  scalar, which CUDA accepts too) raises CUDA's error, "Expected all tensors to be on the
+  same device, but found at least two devices"; ``.numpy()`` on a device tensor raises.
+
+Each device tensor wraps an ordinary CPU tensor (``_inner``) that holds the numbers; every
+ATen operation on device tensors reaches ``__torch_dispatch__`` (below autograd), which checks
+the devices, runs the operation on the wrapped tensors and wraps the results. Views stay
+views (the wrapped tensor is a view of the same storage) and in-place operations return their
+own argument, so aliasing behaves as on a real device.
+
+Used as ``PYTHONPATH=tests/fakegpu`` (see ``sitecustomize.py`` there), which installs it in
+every Python process started that way (a notebook kernel under nbclient). When
+``COURSE_FAKEGPU_LOG`` names a file, the process appends one JSON line at exit: how many
+operations ran on the device, and which. ``tests/test_fakegpu.py`` tests the emulator itself
+(it must catch the mix-ups a real GPU catches) and runs every lesson on it.
+
+Not emulated: speed, memory limits, CUDA-only APIs (``torch.cuda.*``), non-determinism.
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import io
+import json
+import os
+
+import torch
+from torch.utils._pytree import tree_flatten, tree_map
+
+NAME = "fakegpu"
+DEVICE = torch.device("privateuseone", 0)  # named fakegpu:0 once install() has run
+aten = torch.ops.aten
+
+# Operations a CUDA kernel accepts with CPU tensors of any size among the arguments: copies
+# between devices, and indexing a device tensor with CPU index tensors.
+MIXED_OK = {
+    aten.copy_.default, aten._to_copy.default, aten._copy_from.default,
+    aten._copy_from_and_resize.default,
+    aten.index.Tensor, aten.index_put_.default, aten.index_put.default,
+    aten._index_put_impl_.default, aten.to.other,
+}
+
+COUNTS: collections.Counter = collections.Counter()
+_installed = False
+
+
+class DeviceTensor(torch.Tensor):
+    """A tensor that lives on ``fakegpu``; its numbers are in the CPU tensor ``_inner``."""
+
+    @staticmethod
+    def __new__(cls, inner: torch.Tensor):
+        wrapper = torch.Tensor._make_wrapper_subclass(
+            cls, inner.size(), strides=inner.stride(), storage_offset=inner.storage_offset(),
+            dtype=inner.dtype, layout=inner.layout, device=DEVICE, requires_grad=False,
+            dispatch_sizes_strides_policy="sizes")
+        wrapper._inner = inner
+        return wrapper
+
+    def __repr__(self, *, tensor_contents=None):
+        text = repr(self._inner)
+        suffix = f", device='{DEVICE}'"
+        return text[:-1] + suffix + ")" if text.endswith(")") else text + suffix
+
+    def data_ptr(self):  # lesson 04 compares storages the way one does on CUDA
+        return self._inner.data_ptr()
+
+    def untyped_storage(self):
+        return self._inner.untyped_storage()
+
+    def __format__(self, spec):  # f"{loss:.3f}" on a 0-dim tensor, as torch.Tensor does
+        if self.dim() == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def tolist(self):  # works on CUDA tensors too (it copies to the host)
+        return self._inner.tolist()
+
+    def numpy(self, *, force: bool = False):
+        if force:
+            return self._inner.detach().numpy()
+        raise TypeError(f"can't convert {DEVICE} device type tensor to numpy. Use Tensor.cpu() to "
+                        "copy the tensor to host memory first.")
+
+    def __array__(self, dtype=None, copy=None):  # np.asarray(tensor), plt.plot(tensor)
+        return self.numpy()
+
+    def __reduce_ex__(self, protocol):
+        # torch.save of device tensors: stored like a CUDA tensor loaded with map_location="cpu"
+        # (a plain CPU tensor), so torch.load(..., weights_only=True) reads it back.
+        inner = self._inner.detach().clone()
+        if self.requires_grad:
+            inner.requires_grad_(True)
+        return inner.__reduce_ex__(protocol)
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        return _dispatch(func, args, kwargs or {})
+
+
+def _on_device(device) -> bool:
+    return device is not None and torch.device(device).type == NAME
+
+
+def _wrap(value):
+    if isinstance(value, torch.Tensor) and not isinstance(value, DeviceTensor):
+        return DeviceTensor(value)
+    return value
+
+
+def _unwrap(value):
+    return value._inner if isinstance(value, DeviceTensor) else value
+
+
+def mixup_error(func) -> RuntimeError:
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{DEVICE} and cpu! (when checking arguments for {func.__name__}; raised by "
+        "tests/fakegpu, the stand-in GPU)")
+
+
+# Size, stride and layout queries: answered by the wrapped tensor (an out= operation may have
+# resized it), not counted as device work.
+_METADATA = {
+    aten.sym_size.default, aten.sym_size.int, aten.sym_stride.default, aten.sym_stride.int,
+    aten.sym_numel.default, aten.sym_storage_offset.default, aten.dim.default,
+    aten.is_contiguous.default, aten.is_contiguous.memory_format,
+    aten.is_strides_like_format.default, aten.is_non_overlapping_and_dense.default,
+}
+
+
+def _target_device(func, args, kwargs):
+    """The ``device`` an operation is asked to produce on (positional or keyword), or None;
+    for ``tensor.to(other)`` the other tensor's device."""
+    if func is aten.to.other:
+        other = args[1] if len(args) > 1 else kwargs["other"]
+        return other.device
+    if "device" in kwargs:
+        return kwargs["device"]
+    for argument, value in zip(func._schema.arguments, args):
+        if argument.name == "device":
+            return value
+    return None
+
+
+def _replace_device(func, args, kwargs, device):
+    if "device" in kwargs:
+        return args, {**kwargs, "device": device}
+    args = list(args)
+    for i, argument in enumerate(func._schema.arguments[:len(args)]):
+        if argument.name == "device":
+            args[i] = device
+    return tuple(args), kwargs
+
+
+def _dispatch(func, args, kwargs):
+    if func in _METADATA:
+        return func(args[0]._inner, *args[1:])
+    COUNTS[func.__name__] += 1
+    flat, _ = tree_flatten((args, kwargs))
+    if func not in MIXED_OK and any(
+            isinstance(t, torch.Tensor) and not isinstance(t, DeviceTensor) and t.dim() > 0
+            for t in flat):
+        raise mixup_error(func)
+    target = _target_device(func, args, kwargs)
+    leaving = target is not None and not _on_device(target)  # .cpu(), .to("cpu"), .to(cpu_tensor)
+    inner_args, inner_kwargs = tree_map(_unwrap, args), tree_map(_unwrap, kwargs)
+    if target is not None and _on_device(target):
+        inner_args, inner_kwargs = _replace_device(func, inner_args, inner_kwargs, torch.device("cpu"))
+    out = func(*inner_args, **inner_kwargs)
+    if leaving:
+        # a plain CPU tensor, never sharing memory with the device tensor (a real copy, as from a GPU)
+        sources = {t.untyped_storage().data_ptr() for t in tree_flatten((inner_args, inner_kwargs))[0]
+                   if isinstance(t, torch.Tensor)}
+        return tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor)
+                        and t.untyped_storage().data_ptr() in sources else t, out)
+    returns = func._schema.returns
+    if len(returns) == 1 and returns[0].alias_info is not None and returns[0].alias_info.is_write:
+        # in-place or out=: hand back the very tensor that was written to
+        for argument, value in zip(func._schema.arguments, args):
+            if argument.alias_info is not None and argument.alias_info.is_write:
+                return value
+        for argument in func._schema.arguments:
+            if argument.alias_info is not None and argument.alias_info.is_write and argument.name in kwargs:
+                return kwargs[argument.name]
+    if returns and returns[0].alias_info is not None and torch.is_inference_mode_enabled() \
+            and isinstance(args[0], DeviceTensor) and not args[0].is_inference():
+        # a view of a normal tensor taken under inference_mode is a normal tensor, as on CUDA
+        with torch.inference_mode(False):
+            return tree_map(_wrap, out)
+    return tree_map(_wrap, out)
+
+
+def _backend_kernel(keyset, op, *args, **kwargs):
+    """The device's kernel for operations that reach it below ``__torch_dispatch__``: factories
+    with no device tensor among their arguments (``torch.zeros(..., device=device)``, the
+    ``empty`` behind ``cpu_tensor.to(device)``), and calls made while PyTorch has switched
+    Python dispatch off (``torch.tensor(data, device=device)`` copies in there)."""
+    flat, _ = tree_flatten((args, kwargs))
+    if any(isinstance(t, DeviceTensor) for t in flat):
+        return _dispatch(op, args, kwargs)
+    COUNTS[op.__name__] += 1
+    if _on_device(kwargs.get("device")):
+        kwargs = {**kwargs, "device": torch.device("cpu")}
+    return tree_map(_wrap, op(*args, **kwargs))
+
+
+_FROM_DATA = {torch.tensor, torch.as_tensor, torch.asarray, torch.Tensor.new_tensor}
+
+
+def _default_device():
+    """``torch.get_default_device()`` without its ``torch.tensor([])`` (which would land here)."""
+    from torch.overrides import _get_current_function_mode_stack
+    from torch.utils._device import DeviceContext
+
+    for mode in reversed(_get_current_function_mode_stack()):
+        if isinstance(mode, DeviceContext):
+            return mode.device
+    context = getattr(torch._GLOBAL_DEVICE_CONTEXT, "device_context", None)
+    return context.device if context is not None else None
+
+
+class _FromData(torch.overrides.TorchFunctionMode):
+    """``torch.tensor(data, device=device)`` and its kin build the tensor with PyTorch's Python
+    dispatch switched off, which a Python device cannot serve: build it on the CPU, then move it
+    (what these functions do inside for CUDA too)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _FROM_DATA and "device" not in kwargs and func is not torch.Tensor.new_tensor \
+                and _on_device(_default_device()):  # torch.set_default_device(device)
+            kwargs = {**kwargs, "device": DEVICE}
+        if func in _FROM_DATA and _on_device(kwargs.get("device")):
+            kwargs = dict(kwargs)
+            device = kwargs.pop("device")
+            requires_grad = kwargs.pop("requires_grad", False)
+            kwargs.pop("pin_memory", None)
+            out = func(*args, **kwargs, device="cpu").to(device)  # "cpu" also stops set_default_device
+            return out.requires_grad_(True) if requires_grad else out
+        if func is torch.Tensor.new_tensor and isinstance(args[0], DeviceTensor) and "device" not in kwargs:
+            kwargs = {"dtype": args[0].dtype, **kwargs}
+            requires_grad = kwargs.pop("requires_grad", False)
+            out = torch.tensor(*args[1:], **kwargs, device="cpu").to(DEVICE)
+            return out.requires_grad_(True) if requires_grad else out
+        return func(*args, **kwargs)
+
+
+def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return (a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr() and a.dtype == b.dtype
+            and a.shape == b.shape and a.stride() == b.stride() and a.storage_offset() == b.storage_offset())
+
+
+def _restore(storage, location: str):
+    """``torch.load(map_location=device)``: storages come back on the CPU and become device
+    tensors at ``load_state_dict`` / ``.to(device)``, like CUDA tensors loaded on the CPU."""
+    if location.startswith(NAME):
+        return storage
+    return None
+
+
+def _write_log() -> None:
+    path = os.environ.get("COURSE_FAKEGPU_LOG")
+    if not path:
+        return
+    record = {"pid": os.getpid(), "ops": sum(COUNTS.values()), "by_op": dict(COUNTS.most_common())}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def install() -> torch.device:
+    """Register ``fakegpu`` (once per process) and return its device."""
+    global _installed, DEVICE
+    if _installed:
+        return DEVICE
+    from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
+
+    _setup_privateuseone_for_python_backend(NAME)
+    DEVICE = torch.device(NAME, 0)
+    library = torch.library.Library("_", "IMPL")
+    library.fallback(_backend_kernel, "PrivateUse1", with_keyset=True)
+    install.library = library  # keep the registration alive
+    torch.serialization.register_package(1, lambda obj: None, _restore)
+    # model.to(device) must keep the Parameter objects (an optimizer built before the move
+    # still holds them): CUDA does it with ``param.data = ...``, which a Python device cannot;
+    # swapping the tensors in place keeps them just the same.
+    torch.__future__.set_swap_module_params_on_conversion(True)
+    original_swap = torch.utils.swap_tensors
+
+    def swap_tensors(t1, t2):
+        if isinstance(t1, DeviceTensor) and isinstance(t2, DeviceTensor) and _same_memory(t1._inner, t2._inner):
+            return  # already on the device: nothing moves (CUDA's ``param.data = param`` changes nothing)
+        return original_swap(t1, t2)
+
+    torch.utils.swap_tensors = swap_tensors
+    atexit.register(_write_log)
+    install.mode = _FromData()
+    install.mode.__enter__()  # stays on for the life of the process (the kernel's main thread)
+    _installed = True
+    return DEVICE
+
+
+def roundtrip_bytes(obj) -> bytes:  # used by the tests: torch.save into memory
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()

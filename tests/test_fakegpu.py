@@ -1,0 +1,103 @@
+"""Every lesson on the GPU student's path, on this CPU, with the stand-in GPU of ``tests/fakegpu``.
+
+CI has no GPU. ``tests/fakegpu`` registers a second device through PyTorch's own extension point
+for accelerators; ``helpers.get_device()`` picks it exactly as it picks ``cuda`` on an NVIDIA
+machine, so the lessons run unchanged, with their models and batches on that device. Like a
+GPU, it refuses operations that mix its tensors with CPU tensors ("Expected all tensors to be
+on the same device") and ``.numpy()`` of its tensors; unlike a GPU, it computes with the CPU's
+kernels, so every number equals the CPU run's and each self-check decides on the same numbers.
+
+1. ``checks.py`` (one process with the stand-in) checks the stand-in itself: each mix-up a GPU
+   rejects is rejected, copies copy, training gives the CPU's numbers bit for bit, and the
+   helpers keep their device promises (Grad-CAM, prediction grids, fit + resume).
+2. Each lesson runs top to bottom in the course kernel with the stand-in, and must end with its
+   self-check passing; a lesson that trains a network must have run its backward pass on the
+   device (the stand-in counts the operations it ran and writes them to ``COURSE_FAKEGPU_LOG``).
+
+It found two GPU-only bugs the CPU runs could not: lesson 04 expected ``RuntimeError`` from
+``.numpy()`` where a GPU raises ``TypeError`` first, and (in the stand-in) a model moved after
+its optimizer was built must keep its Parameter objects.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKEGPU = ROOT / "tests" / "fakegpu"
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SELF_CHECK = "자기 점검 통과"
+TRAINS = re.compile(r"\bfit\(|\.backward\(|torch\.optim\.")
+
+
+def stand_in_env(log: Path | None = None) -> dict:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FAKEGPU), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               MPLBACKEND="Agg")
+    if log is not None:
+        env["COURSE_FAKEGPU_LOG"] = str(log)
+    return env
+
+
+@pytest.fixture(scope="module")
+def checks() -> dict:
+    out = subprocess.run([sys.executable, str(FAKEGPU / "checks.py")], env=stand_in_env(), cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def check_names() -> list[str]:
+    return re.findall(r"^@check\ndef (\w+)", (FAKEGPU / "checks.py").read_text(encoding="utf-8"), re.M)
+
+
+@pytest.mark.parametrize("name", check_names())
+def test_stand_in(checks, name):
+    assert checks.get(name) == "ok", checks.get(name, "check did not run")
+
+
+def test_without_the_stand_in_the_checks_fail():
+    """The checks look at the device: in a plain process (CPU) they must not pass."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, str(FAKEGPU / "checks.py")], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["get_device_picks_the_stand_in"] != "ok"
+    assert results["a_cpu_batch_into_a_device_model_raises"] != "ok"
+
+
+def lesson_code(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
+def test_lesson_runs_on_the_stand_in_gpu(path, tmp_path, monkeypatch):
+    log = tmp_path / "fakegpu.jsonl"
+    for key, value in stand_in_env(log).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "outputs"))  # this run's checkpoints and caches
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, kernel_name="dl-course", timeout=900, allow_errors=True,
+                                     resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    errors = [(c.source.splitlines()[0][:80], o["ename"], o["evalue"][:500]) for c in nb.cells
+              if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"{path.name} on the stand-in GPU: {errors}"
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                      if o.get("output_type") == "stream")
+    assert SELF_CHECK in printed, f"{path.name}: the self-check did not pass"
+
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    kernel = max(records, key=lambda r: r["ops"])                 # the kernel (other processes: tools)
+    assert kernel["ops"] > 0, f"{path.name}: nothing ran on the device"
+    if TRAINS.search(lesson_code(path)):
+        backward = {op: n for op, n in kernel["by_op"].items() if "backward" in op}
+        assert backward, f"{path.name} trains a network, but no backward pass ran on the device: {kernel['by_op']}"
