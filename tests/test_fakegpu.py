@@ -12,7 +12,8 @@ kernels, so every number equals the CPU run's and each self-check decides on the
    helpers keep their device promises (Grad-CAM, prediction grids, fit + resume).
 2. Each lesson runs top to bottom in the course kernel with the stand-in, and must end with its
    self-check passing; a lesson that trains a network must have run its backward pass on the
-   device (the stand-in counts the operations it ran and writes them to ``COURSE_FAKEGPU_LOG``).
+   device (the stand-in counts the operations it ran and writes them to ``COURSE_FAKEGPU_LOG``),
+   and, under the network guard as in ``make test``, it must not have tried to reach the network.
 
 It found two GPU-only bugs the CPU runs could not: lesson 04 expected ``RuntimeError`` from
 ``.numpy()`` where a GPU raises ``TypeError`` first, and (in the stand-in) a model moved after
@@ -38,11 +39,16 @@ SELF_CHECK = "자기 점검 통과"
 TRAINS = re.compile(r"\bfit\(|\.backward\(|torch\.optim\.")
 
 
-def stand_in_env(log: Path | None = None) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FAKEGPU), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+def stand_in_env(log: Path | None = None, net_log: Path | None = None) -> dict:
+    """The environment of a process with the stand-in GPU (and, with ``net_log``, the network
+    guard too: the lessons' GPU path must make no network attempt either)."""
+    paths = [str(FAKEGPU)] + ([str(ROOT / "tests" / "netguard")] if net_log else [])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                MPLBACKEND="Agg")
     if log is not None:
         env["COURSE_FAKEGPU_LOG"] = str(log)
+    if net_log is not None:
+        env["COURSE_NETGUARD_LOG"] = str(net_log)
     return env
 
 
@@ -80,8 +86,8 @@ def lesson_code(path: Path) -> str:
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
 def test_lesson_runs_on_the_stand_in_gpu(path, tmp_path, monkeypatch):
-    log = tmp_path / "fakegpu.jsonl"
-    for key, value in stand_in_env(log).items():
+    log, net_log = tmp_path / "fakegpu.jsonl", tmp_path / "netguard.log"
+    for key, value in stand_in_env(log, net_log).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "outputs"))  # this run's checkpoints and caches
     nb = nbformat.read(path, as_version=4)
@@ -94,6 +100,8 @@ def test_lesson_runs_on_the_stand_in_gpu(path, tmp_path, monkeypatch):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                       if o.get("output_type") == "stream")
     assert SELF_CHECK in printed, f"{path.name}: the self-check did not pass"
+    assert not net_log.exists() or not net_log.read_text(encoding="utf-8").strip(), \
+        f"{path.name} tried to reach the network: {net_log.read_text(encoding='utf-8')[:500]}"
 
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     kernel = max(records, key=lambda r: r["ops"])                 # the kernel (other processes: tools)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import io
 import json
 import os
 
@@ -309,9 +308,3 @@ def install() -> torch.device:
     install.mode.__enter__()  # stays on for the life of the process (the kernel's main thread)
     _installed = True
     return DEVICE
-
-
-def roundtrip_bytes(obj) -> bytes:  # used by the tests: torch.save into memory
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
