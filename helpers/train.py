@@ -43,11 +43,16 @@ __all__ = [
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) so a lesson gives the same numbers each run."""
+    """Seed Python, NumPy and torch (CPU and every accelerator) so a lesson gives the same numbers each run."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.cuda.manual_seed_all(seed)
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def rng_state(loader_generator: torch.Generator | None = None) -> dict:
@@ -56,6 +61,7 @@ def rng_state(loader_generator: torch.Generator | None = None) -> dict:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "mps": torch.mps.get_rng_state() if _mps_available() else None,  # dropout on a Mac's GPU
         "python": random.getstate(),
         "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                   "has_gauss": int(has_gauss), "gauss": float(gauss)},
@@ -69,6 +75,8 @@ def set_rng_state(state: Mapping, loader_generator: torch.Generator | None = Non
         torch.set_rng_state(state["torch"].cpu())
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    if state.get("mps") is not None and _mps_available():
+        torch.mps.set_rng_state(state["mps"].cpu())
     if state.get("python") is not None:
         version, internal, gauss = state["python"]
         random.setstate((version, tuple(internal), gauss))

@@ -208,3 +208,18 @@ def test_lessons_imports_keep_working():
     for name in ("fit", "evaluate", "predict", "run_phase", "RunState", "seed_everything", "get_device",
                  "keep_frozen_batchnorm_in_eval", "EarlyStopping", "LRScheduler", "CSVLogger", "TensorBoardLogger"):
         assert callable(getattr(train, name)), name
+
+
+def test_resume_state_includes_a_macs_gpu_generator(monkeypatch):
+    """Dropout on Apple's GPU draws from the MPS generator: a resume must put it back too."""
+    import helpers.train as train
+
+    saved = {"state": torch.tensor([1, 2, 3], dtype=torch.uint8)}
+    monkeypatch.setattr(train, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda *a, **k: saved["state"].clone())
+    monkeypatch.setattr(torch.mps, "set_rng_state", lambda s, *a, **k: saved.update(state=s.clone()))
+    state = train.rng_state()
+    assert torch.equal(state["mps"], torch.tensor([1, 2, 3], dtype=torch.uint8))
+    saved["state"] = torch.tensor([9, 9, 9], dtype=torch.uint8)   # the generator moved on
+    train.set_rng_state(state)
+    assert torch.equal(saved["state"], torch.tensor([1, 2, 3], dtype=torch.uint8)), "MPS generator not restored"
