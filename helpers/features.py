@@ -38,6 +38,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from helpers.device import device_of
 from helpers.memory import release_memory
 
 __all__ = ["extract_features", "feature_loaders", "FeatureDataset", "head_path", "without_head"]
@@ -78,11 +79,6 @@ def without_head(model: nn.Module) -> Iterator[nn.Module]:
         _set(model, path, head)
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 @contextmanager
 def _channels_last(model: nn.Module, active: bool) -> Iterator[None]:
     """Convolutions in NHWC layout for the block (measured: about 1.5-2x faster on CPU for
@@ -107,7 +103,7 @@ def extract_features(model: nn.Module, loader: DataLoader, device: torch.device 
 
     >>> feats, labels = extract_features(model, loaders["val"])   # feats: (n, head.in_features)
     """
-    device = device or _device_of(model)
+    device = device or device_of(model)
     was_training = model.training
     model.eval()
     nhwc = channels_last and device.type in ("cpu", "cuda")

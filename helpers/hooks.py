@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.device import device_of
+
 
 class FeatureMaps:
     """Context manager that records the output of chosen layers on every forward pass.
@@ -63,12 +65,6 @@ def count_hooks(model: nn.Module) -> int:
                for m in model.modules())
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
-
-
 def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
                          class_idx: int | None = None) -> tuple[torch.Tensor, int]:
     """Grad-CAM heat map for one image ``x`` (shape ``(1, C, H, W)`` or ``(C, H, W)``), values in [0, 1].
@@ -99,7 +95,7 @@ def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
     handle = layer.register_forward_hook(forward_hook)
     try:
         # a leaf that needs a gradient, so the graph exists even with a frozen model
-        x = x.detach().to(_model_device(model)).clone().requires_grad_(True)
+        x = x.detach().to(device_of(model)).clone().requires_grad_(True)
         with torch.enable_grad():  # works inside a caller's torch.no_grad() too
             scores = model(x)
             if "activation" not in store:

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from helpers.data import Preprocess, denormalize, require_preprocess
+from helpers.device import device_of
 from helpers.memory import release_memory
 
 _KOREAN_FONT_READY = False
@@ -95,12 +96,6 @@ def plot_history(history, metrics: tuple[str, ...] = ("loss", "acc"), title: str
     return fig
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
-
-
 @torch.no_grad()
 def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                      class_names: list[str], preprocess: Preprocess, *_old_std,
@@ -119,7 +114,7 @@ def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     was_training = model.training
     model.eval()
     try:
-        device = _model_device(model)  # 8 at a time: a 20-image batch at 224 px needs ~0.3 GiB more
+        device = device_of(model)  # 8 at a time: a 20-image batch at 224 px needs ~0.3 GiB more
         outputs = torch.cat([model(chunk.to(device)).cpu() for chunk in images[:n].split(8)])
     finally:
         model.train(was_training)

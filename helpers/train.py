@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from helpers.callbacks import (Callback, CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint,
                                TensorBoardLogger, read_csv_log)
 from helpers.checkpoint import CheckpointError, load_checkpoint, make_checkpoint, save_atomic, save_checkpoint
-from helpers.device import get_device
+from helpers.device import device_of, get_device, mps_available
 from helpers.memory import release_memory
 from helpers.history import History
 
@@ -50,18 +50,13 @@ def seed_everything(seed: int = 0) -> None:
     torch.cuda.manual_seed_all(seed)
 
 
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return mps is not None and mps.is_available()
-
-
 def rng_state(loader_generator: torch.Generator | None = None) -> dict:
     """Every random-number state a run draws from, as tensors and numbers (``weights_only``-safe)."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "mps": torch.mps.get_rng_state() if _mps_available() else None,  # dropout on a Mac's GPU
+        "mps": torch.mps.get_rng_state() if mps_available() else None,  # dropout on a Mac's GPU
         "python": random.getstate(),
         "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                   "has_gauss": int(has_gauss), "gauss": float(gauss)},
@@ -75,7 +70,7 @@ def set_rng_state(state: Mapping, loader_generator: torch.Generator | None = Non
         torch.set_rng_state(state["torch"].cpu())
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-    if state.get("mps") is not None and _mps_available():
+    if state.get("mps") is not None and mps_available():
         torch.mps.set_rng_state(state["mps"].cpu())
     if state.get("python") is not None:
         version, internal, gauss = state["python"]
@@ -133,15 +128,10 @@ def run_phase(model: nn.Module, loader: DataLoader, criterion: nn.Module, device
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 def _run_on(model: nn.Module, device: torch.device | str | None) -> torch.device:
     """The device to run on: ``device`` (the model is moved there) or the model's own."""
     if device is None:
-        return _device_of(model)
+        return device_of(model)
     device = torch.device(device)
     model.to(device)
     return device
@@ -263,8 +253,7 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
     """
     from tqdm.auto import tqdm
 
-    device = device or get_device()
-    model.to(device)
+    device = _run_on(model, device or get_device())
     was_training = model.training
     callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", Callback.order))
     if class_names is None:

@@ -18,32 +18,23 @@ is ``tests/test_fakegpu.py``):
 """
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-ROOT = Path(__file__).resolve().parent.parent
+from lesson_runs import LESSONS, TRAINS, lesson_code
+
 MIXUP = ("is not on the expected device", "Expected all tensors to be on the same device",
          "expected device", "found at least two devices")
-
-
-def lesson_code(path: Path) -> str:
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-
-
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
 def test_training_lessons_use_get_device(path):
     code = lesson_code(path)
-    if not re.search(r"\bfit\(|\.backward\(|torch\.optim\.", code):
+    if not TRAINS.search(code):
         pytest.skip("this lesson trains no network")
     assert re.search(r"^device\s*=\s*get_device\(\)", code, re.M), f"{path.name}: no `device = get_device()`"
     # .to(device), fit(..., device=device), or torch.set_default_device(device) (lesson 05's tensors)

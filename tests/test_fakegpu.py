@@ -28,15 +28,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbclient
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from lesson_runs import LESSONS, ROOT, SELF_CHECK, TRAINS, execute, lesson_code
+
 FAKEGPU = ROOT / "tests" / "fakegpu"
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-SELF_CHECK = "자기 점검 통과"
-TRAINS = re.compile(r"\bfit\(|\.backward\(|torch\.optim\.")
 
 
 def stand_in_env(log: Path | None = None, net_log: Path | None = None) -> dict:
@@ -52,12 +49,17 @@ def stand_in_env(log: Path | None = None, net_log: Path | None = None) -> dict:
     return env
 
 
-@pytest.fixture(scope="module")
-def checks() -> dict:
-    out = subprocess.run([sys.executable, str(FAKEGPU / "checks.py")], env=stand_in_env(), cwd=ROOT,
+def run_checks(env: dict) -> dict:
+    """``checks.py`` in a process with ``env``: ``{check name: "ok" or the traceback}``."""
+    out = subprocess.run([sys.executable, str(FAKEGPU / "checks.py")], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def checks() -> dict:
+    return run_checks(stand_in_env())
 
 
 def check_names() -> list[str]:
@@ -71,17 +73,9 @@ def test_stand_in(checks, name):
 
 def test_without_the_stand_in_the_checks_fail():
     """The checks look at the device: in a plain process (CPU) they must not pass."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, str(FAKEGPU / "checks.py")], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    results = json.loads(out.stdout.strip().splitlines()[-1])
+    results = run_checks({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert results["get_device_picks_the_stand_in"] != "ok"
     assert results["a_cpu_batch_into_a_device_model_raises"] != "ok"
-
-
-def lesson_code(path: Path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
@@ -89,13 +83,9 @@ def test_lesson_runs_on_the_stand_in_gpu(path, tmp_path, monkeypatch):
     log, net_log = tmp_path / "fakegpu.jsonl", tmp_path / "netguard.log"
     for key, value in stand_in_env(log, net_log).items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "outputs"))  # this run's checkpoints and caches
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, kernel_name="dl-course", timeout=900, allow_errors=True,
-                                     resources={"metadata": {"path": str(ROOT / "notebooks")}})
-    client.execute()
-    errors = [(c.source.splitlines()[0][:80], o["ename"], o["evalue"][:500]) for c in nb.cells
-              if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [(nb.cells[i].source.splitlines()[0][:80], o["ename"], o["evalue"][:500])
+              for i, o in execute(nb, tmp_path / "outputs", monkeypatch)]
     assert not errors, f"{path.name} on the stand-in GPU: {errors}"
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                       if o.get("output_type") == "stream")

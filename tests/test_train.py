@@ -215,7 +215,7 @@ def test_resume_state_includes_a_macs_gpu_generator(monkeypatch):
     import helpers.train as train
 
     saved = {"state": torch.tensor([1, 2, 3], dtype=torch.uint8)}
-    monkeypatch.setattr(train, "_mps_available", lambda: True)
+    monkeypatch.setattr(train, "mps_available", lambda: True)
     monkeypatch.setattr(torch.mps, "get_rng_state", lambda *a, **k: saved["state"].clone())
     monkeypatch.setattr(torch.mps, "set_rng_state", lambda s, *a, **k: saved.update(state=s.clone()))
     state = train.rng_state()

@@ -10,7 +10,8 @@ backend). It behaves like a GPU in the ways that break lessons:
   it exactly as it picks ``cuda`` on an NVIDIA machine: the lessons run unchanged;
 - tensors on it say ``device(type='fakegpu', index=0)``; ``.to(device)``, ``device=device``
   factories, ``.cpu()``, ``.item()``, ``.tolist()``, autograd, optimisers, ``state_dict`` /
-  ``load_state_dict``, ``torch.save`` / ``torch.load(map_location=device)`` work as on CUDA;
+  ``load_state_dict``, ``torch.save`` / ``torch.load(map_location=device, weights_only=True)``
+  work as on CUDA;
 - an operation that mixes a device tensor with a CPU tensor (other than a 0-dimensional
   scalar, which CUDA accepts too) raises CUDA's error, "Expected all tensors to be on the
   same device, but found at least two devices"; ``.numpy()`` on a device tensor raises.
@@ -181,8 +182,7 @@ def _dispatch(func, args, kwargs):
     out = func(*inner_args, **inner_kwargs)
     if leaving:
         # a plain CPU tensor, never sharing memory with the device tensor (a real copy, as from a GPU)
-        sources = {t.untyped_storage().data_ptr() for t in tree_flatten((inner_args, inner_kwargs))[0]
-                   if isinstance(t, torch.Tensor)}
+        sources = {_unwrap(t).untyped_storage().data_ptr() for t in flat if isinstance(t, torch.Tensor)}
         return tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor)
                         and t.untyped_storage().data_ptr() in sources else t, out)
     returns = func._schema.returns
@@ -238,20 +238,18 @@ class _FromData(torch.overrides.TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in _FROM_DATA and "device" not in kwargs and func is not torch.Tensor.new_tensor \
-                and _on_device(_default_device()):  # torch.set_default_device(device)
-            kwargs = {**kwargs, "device": DEVICE}
+        if func in _FROM_DATA and "device" not in kwargs:
+            # the device it would land on: self's for new_tensor, else the default device
+            # (torch.set_default_device(device))
+            default = args[0].device if func is torch.Tensor.new_tensor else _default_device()
+            if _on_device(default):
+                kwargs = {**kwargs, "device": DEVICE}
         if func in _FROM_DATA and _on_device(kwargs.get("device")):
             kwargs = dict(kwargs)
             device = kwargs.pop("device")
             requires_grad = kwargs.pop("requires_grad", False)
             kwargs.pop("pin_memory", None)
             out = func(*args, **kwargs, device="cpu").to(device)  # "cpu" also stops set_default_device
-            return out.requires_grad_(True) if requires_grad else out
-        if func is torch.Tensor.new_tensor and isinstance(args[0], DeviceTensor) and "device" not in kwargs:
-            kwargs = {"dtype": args[0].dtype, **kwargs}
-            requires_grad = kwargs.pop("requires_grad", False)
-            out = torch.tensor(*args[1:], **kwargs, device="cpu").to(DEVICE)
             return out.requires_grad_(True) if requires_grad else out
         return func(*args, **kwargs)
 
@@ -262,8 +260,9 @@ def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _restore(storage, location: str):
-    """``torch.load(map_location=device)``: storages come back on the CPU and become device
-    tensors at ``load_state_dict`` / ``.to(device)``, like CUDA tensors loaded on the CPU."""
+    """``torch.load(map_location=device, weights_only=True)``: storages come back on the CPU and
+    become device tensors at ``load_state_dict`` / ``.to(device)``, like CUDA tensors loaded on
+    the CPU."""
     if location.startswith(NAME):
         return storage
     return None
