@@ -35,7 +35,7 @@ from typing import Any
 import torch
 
 from helpers.checkpoint import save_atomic
-from helpers.history import History
+from helpers.history import History, default_mode
 
 
 def _is_better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
@@ -44,8 +44,7 @@ def _is_better(value: float, best: float | None, mode: str, min_delta: float = 0
     return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
-def _default_mode(monitor: str) -> str:
-    return "max" if monitor.endswith("acc") else "min"
+_default_mode = default_mode  # the one rule, in helpers.history (History.best uses it too)
 
 
 class Callback:
@@ -119,8 +118,8 @@ class ModelCheckpoint(Callback):
             save_atomic(run.checkpoint(), self.path)
             self._due = False
             if self.verbose:
-                print(f"epoch {run.history.epoch[-1]}: {self.monitor}={run.history.as_dict()[self.monitor][-1]:.4f}, "
-                      f"saved {self.path}")
+                print(f"에포크 {run.history.epoch[-1]}: {self.monitor}={run.history.as_dict()[self.monitor][-1]:.4f}, "
+                      f"저장함: {self.path}")
 
 
 class EarlyStopping(Callback):
@@ -181,6 +180,10 @@ class EarlyStopping(Callback):
                     self.wait += 1
         elif self._best_is_model:  # the resumed model_state is the best epoch's
             self._snapshot(run.model)
+        elif self._best_state is not None:  # loaded from a file (on the CPU): beside the model's tensors
+            current = run.model.state_dict()
+            self._best_state = {k: v.to(current[k].device) if k in current else v
+                                for k, v in self._best_state.items()}
         self._restored = self._best_is_model = False
         self.stopped_epoch = None
 
@@ -200,7 +203,7 @@ class EarlyStopping(Callback):
     def after_epoch(self, run: Any) -> None:  # before ModelCheckpoint writes this callback's state
         best, current = self._best_state, run.model.state_dict()
         self._best_is_model = best is not None and self.best_epoch == self._last_epoch and all(
-            torch.equal(best[k], current[k]) for k in best)
+            torch.equal(best[k], current[k].to(best[k].device)) for k in best)  # same device: no copy
 
     def on_train_end(self, run: Any) -> None:
         if self.restore_best_weights and self._best_state is not None and self.stopped_epoch is not None:

@@ -33,11 +33,9 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-try:  # one error base class for the whole course, when helpers.data defines it
-    from helpers.data import CourseError as _CourseError
-    _BASES: tuple[type, ...] = (_CourseError, RuntimeError)
-except ImportError:  # pragma: no cover - depends on helpers.data's version
-    _BASES = (RuntimeError,)
+from helpers.errors import CourseError as _CourseError  # one error base class for the whole course
+
+_BASES: tuple[type, ...] = (_CourseError, RuntimeError)
 
 FORMAT_VERSION = 2
 MAX_LISTED = 3  # how many differing names an error message shows
@@ -83,12 +81,32 @@ def save_atomic(obj: Any, path: str | Path) -> Path:
     return path
 
 
+def _on_cpu(value: Any) -> Any:
+    """``value`` with every tensor on the CPU (dicts, lists and tuples rebuilt; a CPU tensor is
+    not copied)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        out = type(value)((k, _on_cpu(v)) for k, v in value.items()) if type(value) is not dict else \
+            {k: _on_cpu(v) for k, v in value.items()}
+        if getattr(value, "_metadata", None) is not None:
+            out._metadata = value._metadata  # a state_dict's version numbers
+        return out
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
+
+
 def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
                     scheduler_states: Sequence[dict] = (), callback_states: Mapping[str, dict] | None = None,
                     epoch: int = 0, history: Mapping[str, list] | None = None, rng: Mapping | None = None,
                     arch: str | None = None, class_names: Sequence[str] | None = None) -> dict:
-    """The checkpoint dict (see the module docstring); ``save_checkpoint`` writes it."""
-    return {
+    """The checkpoint dict (see the module docstring); ``save_checkpoint`` writes it.
+
+    Every tensor is on the CPU, whatever device the model trained on: a file written on a GPU
+    (Colab) opens with a plain ``torch.load(path, weights_only=True)`` on a laptop without one.
+    """
+    return _on_cpu({
         "format_version": FORMAT_VERSION,
         "arch": arch,
         "class_names": list(class_names) if class_names is not None else None,
@@ -99,7 +117,7 @@ def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer | None = 
         "epoch": int(epoch),
         "history": dict(history or {}),
         "rng": dict(rng or {}),
-    }
+    })
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,

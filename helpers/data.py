@@ -41,12 +41,7 @@ SPLITS = ("train", "val", "test")
 
 # ----------------------------------------------------------------------------- errors
 
-class CourseError(Exception):
-    """Base of the errors the course raises for a student to read.
-
-    The message names the file or folder, says what is wrong and what to do (in Korean).
-    ``except CourseError`` catches every one of them.
-    """
+from helpers.errors import CourseError  # noqa: E402  (defined there, light to import; re-exported here)
 
 
 class DataLayoutError(CourseError, ValueError):
@@ -325,6 +320,32 @@ def denormalize(image: torch.Tensor, preprocess: Preprocess, *_old_std) -> np.nd
 
 
 # ------------------------------------------------------------------------ bundled data
+
+def base_datasets(dataset) -> list:
+    """The datasets under ``Subset`` / ``random_split`` / ``ConcatDataset`` wrappers (nested too)."""
+    from torch.utils.data import ConcatDataset, Subset
+
+    if isinstance(dataset, Subset):
+        return base_datasets(dataset.dataset)
+    if isinstance(dataset, ConcatDataset):
+        return [d for part in dataset.datasets for d in base_datasets(part)]
+    return [dataset]
+
+
+def dataset_classes(dataset) -> list[str] | None:
+    """The class names of ``dataset`` (``.classes``), also through ``Subset`` / ``random_split``
+    wrappers, which have none of their own; None when it has none.
+
+    >>> train, val = random_split(ImageFolder(root), [0.8, 0.2]); dataset_classes(train)
+    """
+    found = getattr(dataset, "classes", None)
+    if found is None:
+        for base in base_datasets(dataset):
+            found = getattr(base, "classes", None)
+            if found is not None:
+                break
+    return list(found) if found is not None else None
+
 
 def dataset_dir(name: str) -> Path:
     """Path of a bundled dataset (``"animals"`` or ``"mri"``) in the data folder (``$COURSE_DATA_DIR``)."""

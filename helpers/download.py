@@ -293,26 +293,94 @@ def extract_zip(archive: Path, dest: Path) -> None:
         zf.extractall(dest)
 
 
+def _unpack_dirs(dest: Path, folder: str) -> list[Path]:
+    return sorted(dest.glob(f".{folder}.*.unpack"))
+
+
+def unpack_atomic(archive: Path, dest: Path, folder: str) -> Path:
+    """Unpack ``archive`` so that ``dest/folder`` appears complete or not at all.
+
+    Everything is extracted into a hidden temporary folder beside it (``.<folder>.*.unpack``,
+    same file system) and moved into place with one ``os.replace``. Ctrl-C, a full disk or a
+    damaged archive mid-way leave no ``dest/folder``; the temporary folder is removed then,
+    or, if the process was killed (no ``finally`` runs), by the next call.
+    """
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for stale in _unpack_dirs(dest, folder):  # left behind by a process that was killed mid-unpack
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest, prefix=f".{folder}.", suffix=".unpack"))
+    try:
+        extract_zip(archive, tmp)
+        if not (tmp / folder).is_dir():
+            raise DownloadError(f"{display_path(archive)}: 압축 파일 안에 {folder}/ 폴더가 없습니다(다른 내용의 "
+                                f"파일). 이 파일을 지우고(rm {display_path(archive)}) 다시 내려받으세요.")
+        os.replace(tmp / folder, dest / folder)
+    finally:  # also on Ctrl-C: nothing half-unpacked stays under a name that looks complete
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest / folder
+
+
+def _complete(root: Path, archive: Path, folder: str) -> bool:
+    """``root`` holds every file of ``archive``'s ``folder`` with its size (True when the archive is gone:
+    nothing to compare with, and only ``unpack_atomic``, which moves whole folders, wrote there)."""
+    if not archive.is_file():
+        return True
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir() and m.filename.startswith(folder + "/")]
+    except (zipfile.BadZipFile, OSError):
+        return True
+    base = root.parent
+    for member in members:
+        path = base / member.filename
+        try:
+            if path.stat().st_size != member.file_size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def download_dataset(name: str, dest: str | Path | None = None, trust_first_download: bool = False,
                      timeout: float = TIMEOUT_S, checksum_file: Path | None = None,
                      progress: bool = True) -> Path:
-    """Download, verify and extract a dataset from ``DATASETS``; return its folder."""
+    """Download, verify and extract a dataset from ``DATASETS``; return its folder.
+
+    The folder appears only complete (``unpack_atomic``); one left incomplete by an older
+    version (an interrupted unpack in place) is found by comparing it with the archive, and
+    unpacked again. ``dest`` defaults to ``data/downloads`` when it is writable, else the
+    user's cache (``~/.cache/dl-course/downloads``).
+    """
+    import shutil
+
     if name not in DATASETS:
         raise DownloadError(f"{name!r} 라는 데이터셋은 없습니다. 있는 것: {', '.join(sorted(DATASETS))} "
                             f"(목록: {course_command('course-download', '--list')})")
     spec = DATASETS[name]
     sums_path = checksum_file or default_checksum_file()
-    dest = Path(dest) if dest else default_checksum_file().parent / "downloads"
+    dest = Path(dest) if dest else default_download_dir()
     root = dest / spec.folder
-    if root.is_dir():
-        return root
     archive = dest / Path(spec.url).name
+    if root.is_dir():
+        if _complete(root, archive, spec.folder):
+            return root
+        print(f"{display_path(root)} 가 덜 풀려 있어(압축 풀기가 중단된 듯) 지우고 다시 풉니다.")
+        shutil.rmtree(root)
     expected = recorded_checksums(sums_path).get(archive.name)
     if not archive.is_file():
         fetch(spec.url, archive, timeout, sha256=expected, progress=progress)
     verify(archive, expected, trust_first_download, sums_path)
-    extract_zip(archive, dest)
-    return root
+    return unpack_atomic(archive, dest, spec.folder)
+
+
+def default_download_dir() -> Path:
+    """Where datasets are downloaded: ``data/downloads`` (under ``$COURSE_DATA_DIR`` when set) if it
+    can be written, else ``~/.cache/dl-course/downloads`` (a read-only course folder on a hub)."""
+    from helpers.paths import first_writable, user_cache_dir
+
+    return first_writable([default_checksum_file().parent / "downloads", user_cache_dir() / "downloads"])
 
 
 class _KoreanArgumentParser(argparse.ArgumentParser):

@@ -30,25 +30,33 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, TensorDataset
 
-from helpers.device import device_of
+from helpers.device import run_on
+from helpers.errors import CourseValueError
 from helpers.memory import release_memory
 
-__all__ = ["extract_features", "feature_loaders", "FeatureDataset", "head_path", "without_head"]
+__all__ = ["extract_features", "feature_loaders", "FeatureDataset", "head_path", "without_head",
+           "FeatureCacheWarning"]
 
 
-def head_path(model: nn.Module) -> str:
-    """Dotted name of the model's classification head (``fc``, ``classifier``, ``classifier.6``)."""
+class FeatureCacheWarning(UserWarning):
+    """The features were computed but not cached: the cache key could not see the transform."""
+
+
+def head_path(model: nn.Module, head: str | None = None) -> str:
+    """Dotted name of the model's classification head (``fc``, ``classifier``, ``classifier.6``,
+    the last Linear of your own ``nn.Sequential``, or ``head`` when given)."""
     from helpers.models import _head_path  # the one rule for "where is the head"
 
-    return _head_path(model)
+    return _head_path(model, head)
 
 
 def _get(model: nn.Module, path: str) -> nn.Module:
@@ -65,12 +73,13 @@ def _set(model: nn.Module, path: str, module: nn.Module) -> None:
 
 
 @contextmanager
-def without_head(model: nn.Module) -> Iterator[nn.Module]:
+def without_head(model: nn.Module, head: str | None = None) -> Iterator[nn.Module]:
     """Within the block the head is ``nn.Identity``: ``model(x)`` returns the head's input.
 
-    Yields the head; it is put back afterwards, also after an error.
+    Yields the head; it is put back afterwards, also after an error. ``head`` names the head
+    layer where ``head_path`` cannot find it (``"out"``).
     """
-    path = head_path(model)
+    path = head_path(model, head)
     head = _get(model, path)
     _set(model, path, nn.Identity())
     try:
@@ -93,23 +102,24 @@ def _channels_last(model: nn.Module, active: bool) -> Iterator[None]:
         model.to(memory_format=torch.contiguous_format)
 
 
-def extract_features(model: nn.Module, loader: DataLoader, device: torch.device | None = None,
-                     channels_last: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def extract_features(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None,
+                     channels_last: bool = True, head: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Run everything but the head once over ``loader``: ``(features, labels)`` on the CPU.
 
     Eval mode (BatchNorm uses its running statistics, Dropout is off) and
     ``torch.inference_mode`` (no autograd bookkeeping); the model's mode, head and memory
-    layout are restored afterwards.
+    layout are restored afterwards. ``device`` as in ``evaluate`` (``"cuda"``,
+    ``torch.device(...)``; the model is moved there), else the model's own device.
 
     >>> feats, labels = extract_features(model, loaders["val"])   # feats: (n, head.in_features)
     """
-    device = device or device_of(model)
+    device = run_on(model, device)  # the one rule, as evaluate/predict/fit
     was_training = model.training
     model.eval()
     nhwc = channels_last and device.type in ("cpu", "cuda")
     features, labels = [], []
     try:
-        with without_head(model), _channels_last(model, nhwc), torch.inference_mode():
+        with without_head(model, head), _channels_last(model, nhwc), torch.inference_mode():
             for inputs, targets in loader:
                 inputs = inputs.to(device)
                 if nhwc and inputs.dim() == 4:
@@ -120,7 +130,8 @@ def extract_features(model: nn.Module, loader: DataLoader, device: torch.device 
         model.train(was_training)
         release_memory()
     if not features:
-        raise ValueError("extract_features: the loader is empty")
+        raise CourseValueError("extract_features: loader에 배치가 하나도 없습니다(빈 데이터셋).\n"
+                               "해결: 데이터 폴더에 이미지가 있는지, Subset/random_split의 크기가 0이 아닌지 확인하세요.")
     return torch.cat(features), torch.cat(labels)
 
 
@@ -132,17 +143,85 @@ class FeatureDataset(TensorDataset):
         self.classes = list(classes) if classes is not None else None
 
 
+# --- which transform, through Subset / random_split / ConcatDataset ------------------------
+
+_RANDOM_TRANSFORMS = {"ColorJitter", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix",
+                      "ElasticTransform", "GaussianBlur", "ScaleJitter", "GaussianNoise"}
+
+
+def _leaves(transform) -> list:
+    """The single steps of a (nested) ``Compose``."""
+    inner = getattr(transform, "transforms", None)
+    if isinstance(inner, (list, tuple)) and not type(transform).__name__.startswith("Random"):
+        return [leaf for t in inner for leaf in _leaves(t)]
+    return [transform]
+
+
+def _is_random(transform) -> bool:
+    """A torchvision augmentation (RandomResizedCrop, ColorJitter, ...) is among its steps."""
+    return transform is not None and any(
+        type(t).__name__.startswith("Random") or type(t).__name__ in _RANDOM_TRANSFORMS for t in _leaves(transform))
+
+
+def _keyable(transform) -> bool:
+    """Its text (``repr``) says everything it does: every step is a torchvision transform other
+    than ``Lambda`` (a ``Lambda`` or your own function prints the same whatever it computes)."""
+    return transform is None or all(
+        type(t).__module__.startswith("torchvision.transforms") and type(t).__name__ != "Lambda"
+        for t in _leaves(transform))
+
+
+def _base_datasets(dataset: Dataset) -> list[Dataset]:
+    from helpers.data import base_datasets  # the one rule for "what is under the wrappers"
+
+    return base_datasets(dataset)
+
+
+def _transform_of(dataset: Dataset):
+    """The transform the images of ``dataset`` go through (the first base dataset's), or None."""
+    for base in _base_datasets(dataset):
+        transform = getattr(base, "transform", None)
+        if transform is not None:
+            return transform
+    return None
+
+
+def _classes(dataset: Dataset):
+    from helpers.data import dataset_classes
+
+    return dataset_classes(dataset)
+
+
+def _no_eval_transform() -> CourseValueError:
+    return CourseValueError(
+        "feature_loaders: 평가용 변환(evaluation transform)을 찾지 못했습니다. val/test 데이터셋도 무작위 증강"
+        "(RandomResizedCrop, RandomHorizontalFlip 같은 Random… 변환)을 씁니다. 하나의 데이터셋을 "
+        "random_split이나 Subset으로 train/val로 나누면 val도 train의 변환을 그대로 씁니다. 그대로 두면 "
+        "특성이 부를 때마다 달라지고 학습용 증강이 검증에도 섞입니다.\n"
+        "해결: 평가용 변환을 직접 넘기세요, 예: feature_loaders(model, loaders, "
+        "transform=preprocess.eval_transform()) (또는 transforms.Compose([Resize, CenterCrop, ToTensor, "
+        "Normalize]))")
+
+
 def _eval_transform(loaders: Mapping[str, DataLoader]):
+    """The evaluation transform: the first non-random one of val, test, the other splits."""
     for split in ("val", "test", *loaders):
         if split in loaders and split != "train":
-            transform = getattr(loaders[split].dataset, "transform", None)
-            if transform is not None:
+            transform = _transform_of(loaders[split].dataset)
+            if transform is not None and not _is_random(transform):
                 return transform
+    if any(_is_random(_transform_of(loader.dataset)) for loader in loaders.values()):
+        raise _no_eval_transform()
     return None
 
 
 def _eval_view(dataset: Dataset, transform) -> Dataset:
-    """The same files with the evaluation transform (a shallow copy; the original is untouched)."""
+    """The same images with the evaluation transform, through Subset / random_split /
+    ConcatDataset wrappers (shallow copies; the student's datasets are untouched)."""
+    if isinstance(dataset, Subset):
+        return Subset(_eval_view(dataset.dataset, transform), dataset.indices)
+    if isinstance(dataset, ConcatDataset):
+        return ConcatDataset([_eval_view(part, transform) for part in dataset.datasets])
     if transform is None or not hasattr(dataset, "transform"):
         return dataset
     view = copy.copy(dataset)
@@ -154,10 +233,38 @@ def _eval_view(dataset: Dataset, transform) -> Dataset:
     return view
 
 
-def _cache_key(model: nn.Module, dataset: Dataset, skip: str) -> str | None:
-    """Hash of backbone weights + file list (path, size, mtime) + transform; None if unknown."""
+def _samples(dataset: Dataset) -> list | None:
+    """``(path, label)`` of every item, in order, through the wrappers; None if unknown."""
+    if isinstance(dataset, Subset):
+        inner = _samples(dataset.dataset)
+        return None if inner is None else [inner[int(i)] for i in dataset.indices]
+    if isinstance(dataset, ConcatDataset):
+        parts = [_samples(part) for part in dataset.datasets]
+        return None if any(p is None for p in parts) else [s for p in parts for s in p]
     samples = getattr(dataset, "samples", None)
+    return list(samples) if samples is not None else None
+
+
+_warned_keys: set[str] = set()
+
+
+def _cache_key(model: nn.Module, dataset: Dataset, skip: str) -> str | None:
+    """Hash of backbone weights + file list (path, size, mtime) + transform; None if unknown
+    (no file list, or a transform whose text does not say what it computes: then nothing is
+    cached, with a Korean warning, rather than a stale cache being read back later)."""
+    samples = _samples(dataset)
     if samples is None:
+        return None
+    transform = _transform_of(dataset)
+    if not _keyable(transform):
+        text = repr(transform)
+        if text not in _warned_keys:
+            _warned_keys.add(text)
+            warnings.warn(
+                "feature_loaders: 변환에 transforms.Lambda나 직접 만든 함수가 있어, 캐시 키가 그 내용을 볼 수 "
+                "없습니다(함수를 고쳐도 키가 같아 옛 특성을 읽게 됨). 그래서 특성을 계산만 하고 디스크에 "
+                "저장하지 않았습니다.\n해결: 캐시가 필요하면 torchvision 변환(Resize, CenterCrop, ToTensor, "
+                "Normalize 등)만 쓰거나, cache_dir=None 으로 두세요(매번 계산).", FeatureCacheWarning, stacklevel=4)
         return None
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
@@ -168,13 +275,14 @@ def _cache_key(model: nn.Module, dataset: Dataset, skip: str) -> str | None:
     for path, label in samples:
         stat = os.stat(path)
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
-    digest.update(repr(getattr(dataset, "transform", None)).encode())
+    digest.update(repr(transform).encode())
     return digest.hexdigest()[:20]
 
 
 def _cached_extract(model: nn.Module, loader: DataLoader, dataset: Dataset, split: str,
-                    cache_dir: Path | None, device: torch.device | None) -> tuple[torch.Tensor, torch.Tensor]:
-    key = _cache_key(model, dataset, head_path(model)) if cache_dir is not None else None
+                    cache_dir: Path | None, device: torch.device | str | None,
+                    head: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    key = _cache_key(model, dataset, head_path(model, head)) if cache_dir is not None else None
     path = cache_dir / f"{split}-{key}.pt" if key is not None else None
     if path is not None and path.is_file():
         try:
@@ -182,7 +290,7 @@ def _cached_extract(model: nn.Module, loader: DataLoader, dataset: Dataset, spli
             return saved["features"], saved["labels"]
         except Exception:  # damaged cache file: recompute and overwrite it
             pass
-    features, labels = extract_features(model, loader, device)
+    features, labels = extract_features(model, loader, device, head=head)
     if path is not None:
         from helpers.checkpoint import save_atomic
 
@@ -197,8 +305,9 @@ per image than 16-32 (activations stay in cache; ``benchmarks/run_all.py --parts
 
 def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_size: int = 64,
                     cache_dir: str | Path | bool | None = None, seed: int = 0,
-                    device: torch.device | None = None, *,
-                    cache: str | Path | bool | None = None) -> dict[str, DataLoader]:
+                    device: torch.device | str | None = None, *,
+                    cache: str | Path | bool | None = None, transform=None,
+                    head: str | None = None) -> dict[str, DataLoader]:
     """Loaders over the backbone's features, one per split of ``loaders``, for training the head.
 
     Every split is run once through the backbone with the **evaluation** transform (the
@@ -209,7 +318,13 @@ def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_s
     The train loader shuffles with its own generator seeded by ``seed``; ``batch_size`` is the
     batch size of the returned loaders (the head's training), not of the extraction.
 
-    ``cache`` is another name for ``cache_dir``.
+    ``cache`` is another name for ``cache_dir``. ``transform``: the evaluation transform, when
+    the loaders cannot tell it (train and val made by ``random_split``/``Subset`` of one
+    augmented dataset: refused with a Korean message otherwise). Subsets, ``random_split``
+    parts and ``ConcatDataset`` get it too, nested ones included. A transform whose text does
+    not show what it computes (``transforms.Lambda``, your own function) is never cached (a
+    ``FeatureCacheWarning`` says so). ``head`` names the head layer where ``head_path`` cannot
+    find it. ``device`` as in ``evaluate``.
 
     >>> floaders = feature_loaders(model, loaders, cache_dir=True)
     >>> fit(head, floaders, nn.CrossEntropyLoss(), torch.optim.Adam(head.parameters(), 1e-3), epochs=30)
@@ -220,15 +335,19 @@ def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_s
 
         cache_dir = output_dir("features")
     cache = Path(cache_dir) if cache_dir else None
-    transform = _eval_transform(loaders)
+    transform = transform if transform is not None else _eval_transform(loaders)
+    head_path(model, head)  # a model without a findable head fails here, before any work
     result = {}
     for split, loader in loaders.items():
         dataset = _eval_view(loader.dataset, transform)
-        plain = DataLoader(dataset, batch_size=EXTRACT_BATCH_SIZE, shuffle=False, num_workers=loader.num_workers)
-        features, labels = _cached_extract(model, plain, dataset, split, cache, device)
+        if _is_random(_transform_of(dataset)):
+            raise _no_eval_transform()
+        plain = DataLoader(dataset, batch_size=EXTRACT_BATCH_SIZE, shuffle=False, num_workers=loader.num_workers,
+                           collate_fn=loader.collate_fn, worker_init_fn=loader.worker_init_fn)
+        features, labels = _cached_extract(model, plain, dataset, split, cache, device, head)
         train = split == "train"
         result[split] = DataLoader(
-            FeatureDataset(features, labels, getattr(loader.dataset, "classes", None)),
+            FeatureDataset(features, labels, _classes(loader.dataset)),
             batch_size=batch_size, shuffle=train,
             generator=torch.Generator().manual_seed(seed) if train else None)
     return result

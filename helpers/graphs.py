@@ -132,6 +132,9 @@ def karate_club(device: torch.device | str | None = None) -> KarateClub:
     """
     import networkx as nx
 
+    from helpers.device import as_device
+
+    device = as_device(device)  # "cuda", torch.device(...), an index: the one rule
     graph = nx.karate_club_graph()
     class_names = ["Mr. Hi", "Officer"]
     n = graph.number_of_nodes()

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.device import device_of
+from helpers.errors import CourseKeyError, CourseValueError
 
 
 class FeatureMaps:
@@ -35,7 +36,9 @@ class FeatureMaps:
         )
         if wanted is not None and len(self.layers) != len(wanted):
             missing = sorted(wanted - set(self.layers))
-            raise KeyError(f"no module named {missing}; see [n for n, _ in model.named_modules()]")
+            raise CourseKeyError(f"FeatureMaps: 모델에 {missing} 라는 층(모듈)이 없습니다.\n"
+                                 "해결: 있는 이름을 쓰세요. 이름 목록: [n for n, _ in model.named_modules()] "
+                                 "(예: \"features.0\", \"layer4\")")
         self.maps: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._handles: list = []
 
@@ -99,7 +102,7 @@ def class_activation_map(model: nn.Module, x: torch.Tensor, layer: nn.Module,
         with torch.enable_grad():  # works inside a caller's torch.no_grad() too
             scores = model(x)
             if "activation" not in store:
-                raise ValueError(f"layer({type(layer).__name__})가 model의 순전파(forward)에서 한 번도 불리지 "
+                raise CourseValueError(f"layer({type(layer).__name__})가 model의 순전파(forward)에서 한 번도 불리지 "
                                  "않았습니다: 이 모델 안의 층이 아닙니다.\n해결: 이 모델의 층을 넘기세요, "
                                  "예: model.layer4 (ResNet) 또는 model.features[28] (VGG16).")
             if class_idx is None:

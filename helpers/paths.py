@@ -7,7 +7,8 @@ notebook was started from, and one environment variable moves each kind of file:
 - ``COURSE_OUTPUT_DIR``  everything lessons write: checkpoints, logs, feature caches
   (default: ``<course folder>/outputs``; on a read-only install ``~/.cache/dl-course``).
   Nothing the course writes goes anywhere else.
-- ``COURSE_WEIGHTS_DIR`` torchvision weights fetched for lab machines (default ``<course folder>/weights``)
+- ``COURSE_WEIGHTS_DIR`` torchvision weights fetched for lab machines (default ``<course folder>/weights``;
+  downloads go to ``~/.cache/dl-course/weights`` when it cannot be written, and are found there)
 
 >>> from helpers.paths import data_dir, output_dir
 >>> data_dir("animals")              # .../data/animals
@@ -68,8 +69,27 @@ def data_dir(*parts: str) -> Path:
 
 
 def _writable(folder: Path) -> bool:
-    probe = folder if folder.exists() else folder.parent
-    return os.access(probe, os.W_OK)
+    """``folder`` is a folder this user can write in, or can be created: its nearest existing
+    ancestor is a writable folder (not a file: a path under a file raises NotADirectoryError)."""
+    probe = Path(folder).absolute()
+    try:
+        while not probe.exists():
+            if probe.parent == probe:
+                return False
+            probe = probe.parent
+        return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+
+
+def first_writable(candidates) -> Path:
+    """The first of ``candidates`` that ``_writable`` accepts (else the last one: its error then
+    names a folder in the user's own cache)."""
+    candidates = list(candidates)
+    for folder in candidates:
+        if _writable(folder):
+            return folder
+    return candidates[-1]
 
 
 def output_dir(*parts: str, create: bool = True) -> Path:
@@ -100,5 +120,18 @@ def user_cache_dir() -> Path:
 
 
 def weights_dir() -> Path:
-    """The course weight cache (``$COURSE_WEIGHTS_DIR`` or ``<course folder>/weights``)."""
+    """The course weight cache (``$COURSE_WEIGHTS_DIR`` or ``<course folder>/weights``): where an
+    instructor puts weight files for a lab, and where downloads go when it is writable."""
     return _env_path("COURSE_WEIGHTS_DIR") or PROJECT_ROOT / "weights"
+
+
+def weights_dirs() -> list[Path]:
+    """Where weight files are looked for, in order: the course weight cache, then the user's
+    (``~/.cache/dl-course/weights``, where downloads go when the course folder is read-only)."""
+    return list(dict.fromkeys([weights_dir(), user_cache_dir() / "weights"]))
+
+
+def weights_download_dir() -> Path:
+    """Where a weight download goes: the course weight cache if this user can write there, else
+    ``~/.cache/dl-course/weights``."""
+    return first_writable(weights_dirs())

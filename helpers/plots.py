@@ -71,7 +71,7 @@ def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str
     preprocess = require_preprocess(preprocess, "show_batch", _old_std)
     use_korean_font()
     n = min(n, len(images))
-    labels = labels.cpu()
+    labels = torch.as_tensor(labels).cpu()  # a list of labels (from a Subset) works too
     return _image_grid(images, [class_names[int(labels[i])] for i in range(n)], preprocess, ncols, title=title)
 
 
@@ -120,7 +120,7 @@ def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         model.train(was_training)
         release_memory()
     _, preds = torch.max(outputs, 1)
-    labels = labels.cpu()
+    labels = torch.as_tensor(labels).cpu()
     titles, colours = [], []
     for idx in range(n):
         pred, label = class_names[preds[idx].item()], class_names[labels[idx].item()]

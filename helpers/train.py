@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from helpers.callbacks import (Callback, CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint,
                                TensorBoardLogger, read_csv_log)
 from helpers.checkpoint import CheckpointError, load_checkpoint, make_checkpoint, save_atomic, save_checkpoint
-from helpers.device import device_of, get_device, mps_available
+from helpers.device import as_device, device_of, get_device, mps_available, run_on
 from helpers.memory import release_memory
 from helpers.history import History
 
@@ -77,7 +77,8 @@ def set_rng_state(state: Mapping, loader_generator: torch.Generator | None = Non
         random.setstate((version, tuple(internal), gauss))
     if state.get("numpy") is not None:
         n = state["numpy"]
-        np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+        keys = n["keys"].cpu().numpy().astype(np.uint32)  # .cpu(): a state loaded onto a GPU is no NumPy array
+        np.random.set_state(("MT19937", keys, int(n["pos"]), int(n["has_gauss"]), float(n["gauss"])))
     if loader_generator is not None and state.get("loader") is not None:
         loader_generator.set_state(state["loader"].cpu())
 
@@ -108,6 +109,7 @@ def run_phase(model: nn.Module, loader: DataLoader, criterion: nn.Module, device
     >>> val_loss, val_acc = run_phase(model, loaders["val"], nn.CrossEntropyLoss(), device)
     """
     train = optimizer is not None
+    device = as_device(device) or device_of(model)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(train):
         for inputs, labels in loader:
@@ -128,21 +130,16 @@ def run_phase(model: nn.Module, loader: DataLoader, criterion: nn.Module, device
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
-def _run_on(model: nn.Module, device: torch.device | str | None) -> torch.device:
-    """The device to run on: ``device`` (the model is moved there) or the model's own."""
-    if device is None:
-        return device_of(model)
-    device = torch.device(device)
-    model.to(device)
-    return device
+_run_on = run_on  # the one rule (helpers.device): a str, torch.device or index; the model is moved there
 
 
 def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None = None,
-             device: torch.device | None = None) -> tuple[float, float]:
+             device: torch.device | str | None = None) -> tuple[float, float]:
     """(loss, accuracy) on ``loader`` in eval mode; the model's previous mode is restored.
 
-    Runs on ``device`` when given (the model is moved there first, as ``fit`` does: a model
-    just loaded from a checkpoint is on the CPU), else on the model's own device.
+    Runs on ``device`` when given (``"cuda"``, ``torch.device("cuda:0")``, ...; the model is
+    moved there first, as ``fit`` does: a model just loaded from a checkpoint is on the CPU),
+    else on the model's own device.
 
     >>> test_loss, test_acc = evaluate(model, loaders["test"])   # once, at the very end
     """
@@ -156,7 +153,7 @@ def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None =
         model.train(was_training)
 
 
-def predict(model: nn.Module, loader: DataLoader, device: torch.device | None = None
+def predict(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(predicted class, true label, softmax probabilities) for every sample, as CPU tensors.
 
@@ -231,9 +228,53 @@ def _call(callbacks: Iterable, hook: str, *args: Any) -> None:
             method(*args)
 
 
+def _resume_file(run: RunState, resume_from: str | Path | None) -> tuple[Path, int] | None:
+    """The newest checkpoint on disk that this run can continue from: ``(path, its epoch)``."""
+    found = []
+    for cb in run.callbacks:
+        if not isinstance(cb, ModelCheckpoint):
+            continue
+        # an epoch marked for saving whose file was not written yet (interrupted in between) is not on disk
+        on_disk = cb.saved_epochs[:-1] if getattr(cb, "_due", False) else cb.saved_epochs
+        if on_disk and cb.path.is_file():
+            found.append((on_disk[-1], not cb.save_best_only, cb.path))
+    if found:
+        epoch, _, path = max(found)  # the latest epoch; on a tie the every-epoch ("last") file
+        return path, epoch
+    if resume_from is not None and Path(resume_from).is_file():
+        return Path(resume_from), -1  # the state this run started from
+    return None
+
+
+def _interrupted(run: RunState, epochs: int, resume_from: str | Path | None, stage: str) -> None:
+    """Ctrl-C / the stop button: save what is consistent, say how to continue (Korean)."""
+    run.history.interrupted = True
+    if stage == "after_epoch":  # every callback saw the epoch; some files may not be written yet
+        for cb in run.callbacks:  # in order (EarlyStopping's state, then the files); a file written is not rewritten
+            if isinstance(cb, (EarlyStopping, ModelCheckpoint)):
+                try:
+                    cb.after_epoch(run)
+                except Exception as exc:  # noqa: BLE001 - the interrupt is what the student must see
+                    print(f"(체크포인트를 마저 저장하지 못했습니다: {type(exc).__name__}: {exc})")
+    done = run.history.epoch[-1] if len(run.history) else 0
+    found = _resume_file(run, resume_from)
+    lines = [f"\n학습을 중단했습니다(Ctrl-C 또는 중지 버튼). 끝난 에포크: {done}."]
+    if found is not None:
+        path, epoch = found
+        at = f"에포크 {epoch}의 상태" if epoch >= 0 else "이번 학습을 시작한 상태"
+        lines.append(f"체크포인트 {path} 에 {at}가 저장되어 있습니다. 이어서 학습하려면 모델·옵티마이저·콜백을 "
+                     "처음과 같이 만든 뒤 같은 fit 호출에 resume_from만 더하세요:")
+        lines.append(f"    fit(..., epochs={epochs}, resume_from={str(path)!r})")
+    else:
+        lines.append("저장된 체크포인트가 없어 이어서 할 수 없습니다. 다음에는 콜백에 "
+                     "ModelCheckpoint(output_dir(\"checkpoints\") / \"last.pth\", save_best_only=False) 를 넣으면 "
+                     "매 에포크 저장되어, 중단해도 fit(..., resume_from=그 파일)로 이어 갈 수 있습니다.")
+    print("\n".join(lines), flush=True)
+
+
 def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Module,
         optimizer: torch.optim.Optimizer, epochs: int, callbacks: Iterable = (),
-        device: torch.device | None = None, resume_from: str | Path | None = None,
+        device: torch.device | str | None = None, resume_from: str | Path | None = None,
         progress: bool = True, arch: str | None = None,
         class_names: Sequence[str] | None = None) -> History:
     """Train for up to ``epochs`` epochs; each epoch has a train phase and a validation phase.
@@ -241,27 +282,37 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
     Returns a ``History``. ``loaders`` needs ``"train"`` and ``"val"``; the test split is
     never looked at here (use ``evaluate`` once, at the very end). ``arch`` and
     ``class_names`` (default: ``loaders["train"].dataset.classes``) are written into every
-    checkpoint, and checked when resuming.
+    checkpoint, and checked when resuming. ``device``: ``"cuda"``, ``torch.device(...)``, ...
+    (default ``get_device()``); the model is moved there.
 
     With ``resume_from`` a checkpoint written by ``ModelCheckpoint`` is loaded (model,
     optimizer, every callback's state, history, random-number states) and training
     continues after its epoch, ending exactly as a run without the break would.
-    Ctrl-C (or a stop button) ends training cleanly: the history so far is returned with
-    ``interrupted=True`` and the checkpoints on disk are complete.
+
+    Ctrl-C (or Jupyter's stop button) stops training and **stops the notebook**, as in Keras
+    and fastai: checkpoint files that every callback has seen are completed, a Korean line
+    prints the exact ``fit(..., resume_from=...)`` call that continues from the newest one,
+    and ``KeyboardInterrupt`` is raised again, so "Run All" does not go on with a
+    half-trained model.
 
     >>> history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, arch=ARCH)
     """
     from tqdm.auto import tqdm
 
-    device = _run_on(model, device or get_device())
+    device = _run_on(model, as_device(device) or get_device())
     was_training = model.training
     callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", Callback.order))
-    if class_names is None:
-        class_names = getattr(getattr(loaders["train"], "dataset", None), "classes", None)
+    if class_names is None and getattr(loaders["train"], "dataset", None) is not None:
+        from helpers.data import dataset_classes  # through Subset / random_split too
+
+        class_names = dataset_classes(loaders["train"].dataset)
     run = RunState(model, loaders, optimizer, callbacks, History(), arch, class_names)
     if resume_from is not None:
+        # On the CPU, whatever the device: the model and optimizer copy their states onto the
+        # model's device themselves, and the random-number states must stay on the CPU
+        # (NumPy's and torch's generators take CPU values only).
         ckpt = load_checkpoint(resume_from, model, optimizer, arch=arch, class_names=class_names,
-                               map_location=device)
+                               map_location="cpu")
         run.history = History.from_dict(ckpt.get("history", {}))
         run.arch = arch if arch is not None else ckpt.get("arch")  # later checkpoints keep recording it
         states = ckpt.get("callback_states") or {}
@@ -280,8 +331,10 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
     _call(callbacks, "on_train_begin", run)
     steps = sum(len(loaders[p]) for p in ("train", "val"))
     bar = tqdm(total=max(epochs - first + 1, 0) * steps, disable=not progress, unit="batch")
+    stage = "done"  # how far the current epoch got: what an interrupt may still save
     try:
         for epoch in range(first, epochs + 1):
+            stage = "epoch"
             start = time.perf_counter()
             lr = optimizer.param_groups[-1]["lr"]  # the head's group when lrs differ per layer
             logs: dict[str, float] = {"epoch": epoch, "lr": lr}
@@ -297,14 +350,17 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
             logs["seconds"] = time.perf_counter() - start
             history.append(logs)
             bar.set_postfix(epoch=epoch, train_acc=f"{logs['train_acc']:.3f}", val_acc=f"{logs['val_acc']:.3f}")
+            stage = "on_epoch_end"
             _call(callbacks, "on_epoch_end", run, logs)
+            stage = "after_epoch"
             _call(callbacks, "after_epoch", run)
+            stage = "done"
             if run.stop:
                 break
     except KeyboardInterrupt:
-        history.interrupted = True
-        print(f"\n학습이 에포크 {history.epoch[-1] if len(history) else 0} 뒤에 중단되었습니다. "
-              "이어서 하려면: fit(..., resume_from=<마지막 체크포인트 파일>)")
+        bar.close()
+        _interrupted(run, epochs, resume_from, stage)
+        raise  # Run All must stop here, not go on with a half-trained model
     finally:
         bar.close()
         _call(callbacks, "on_train_end", run)

@@ -147,3 +147,36 @@ def test_extract_features_follows_the_model():
 
     model = load_pretrained(verbose=False).model.to("meta")
     device_safe(lambda: features.extract_features(model, cpu_loader(size=32)))
+
+
+# --- a device as a string, as tutorials write it: every helper that takes one ----------------------
+
+STRING_FORMS = ["meta", torch.device("meta"), "meta:0"]
+
+
+@pytest.mark.parametrize("device", STRING_FORMS, ids=["str", "torch.device", "str-indexed"])
+@pytest.mark.parametrize("helper", ["fit", "evaluate", "predict", "extract_features", "feature_loaders",
+                                    "run_phase", "karate_club"])
+def test_every_device_argument_takes_a_string(tiny_net, helper, device):
+    """One rule (``helpers.device.as_device``) for every ``device=`` argument: a string works
+    where a ``torch.device`` works, and the model goes where it says (``extract_features``
+    moves it as ``evaluate`` does)."""
+    from helpers import features, graphs, train
+
+    loaders = {"train": cpu_loader(), "val": cpu_loader()}
+    calls = {
+        "fit": lambda: train.fit(tiny_net, loaders, nn.CrossEntropyLoss(), torch.optim.SGD(tiny_net.parameters(), lr=0.1),
+                                 epochs=1, progress=False, device=device),
+        "evaluate": lambda: train.evaluate(tiny_net, cpu_loader(), device=device),
+        "predict": lambda: train.predict(tiny_net, cpu_loader(), device=device),
+        "extract_features": lambda: features.extract_features(tiny_net, cpu_loader(), device=device),
+        "feature_loaders": lambda: features.feature_loaders(tiny_net, loaders, device=device),
+        "run_phase": lambda: train.run_phase(tiny_net.to("meta"), cpu_loader(), nn.CrossEntropyLoss(), device),
+        "karate_club": lambda: graphs.karate_club(device=device),
+    }
+    try:
+        device_safe(calls[helper])
+    except AttributeError as exc:  # the old failure: 'str' object has no attribute 'type'
+        raise AssertionError(f"{helper}(device={device!r}): {exc}") from exc
+    if helper != "karate_club":
+        assert next(tiny_net.parameters()).device.type == "meta", f"{helper}(device={device!r}) left the model behind"

@@ -63,6 +63,7 @@ def server(tmp_path):
     site.mkdir()
     with zipfile.ZipFile(site / "toy.zip", "w") as zf:
         zf.writestr("toy/train/a/x.txt", "hello")
+        zf.writestr("toy/train/b/y.txt", "world")
     (site / "fake.zip").write_bytes(b"<html>not an archive</html>")
     with serve(partial(SimpleHTTPRequestHandler, directory=str(site))) as base:
         yield f"{base}/toy.zip", hashlib.sha256((site / "toy.zip").read_bytes()).hexdigest()
@@ -203,3 +204,56 @@ def test_course_command_points_into_the_running_environment():
     head = command.split(" ")[0]
     exe = Path(head) if Path(head).is_absolute() else dl.PROJECT_ROOT / head
     assert exe.parent == Path(sys.executable).parent or head == dl.display_path(sys.executable)
+
+
+def test_ctrl_c_while_unpacking_leaves_no_folder(tmp_path, toy_spec, monkeypatch):
+    """An interrupt mid-extraction (simulated after the first member) leaves no dataset folder
+    that a later call would return as complete; the next call unpacks it whole."""
+    import zipfile as zf_module
+
+    sums = tmp_path / "sums"
+    sums.write_text(f"{toy_spec}  toy.zip\n")
+    real_extract, real_extractall = zf_module.ZipFile.extract, zf_module.ZipFile.extractall
+    calls = []
+
+    def interrupted(self, member, path=None, pwd=None):
+        calls.append(member)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return real_extract(self, member, path, pwd)
+
+    monkeypatch.setattr(zf_module.ZipFile, "extract", interrupted)
+    monkeypatch.setattr(zf_module.ZipFile, "extractall",
+                        lambda self, path=None, members=None, pwd=None: [self.extract(m, path, pwd)
+                                                                      for m in (members or self.namelist())])
+    with pytest.raises(KeyboardInterrupt):
+        dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
+    assert len(calls) == 2
+    assert not (tmp_path / "out" / "toy").exists()
+    assert [n for n in leftovers(tmp_path / "out") if n != "toy.zip"] == []   # no temporary folder left
+    monkeypatch.setattr(zf_module.ZipFile, "extract", real_extract)
+    monkeypatch.setattr(zf_module.ZipFile, "extractall", real_extractall)
+    root = dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
+    assert (root / "train" / "a" / "x.txt").read_text() == "hello"
+    assert (root / "train" / "b" / "y.txt").read_text() == "world"
+
+
+def test_a_half_unpacked_folder_from_before_is_unpacked_again(tmp_path, toy_spec, capsys):
+    """A folder left incomplete by an older version (unpacked in place, then Ctrl-C) is not returned."""
+    sums = tmp_path / "sums"
+    sums.write_text(f"{toy_spec}  toy.zip\n")
+    root = dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
+    (root / "train" / "b" / "y.txt").unlink()
+    again = dl.download_dataset("toy", tmp_path / "out", checksum_file=sums, progress=False)
+    assert (again / "train" / "b" / "y.txt").read_text() == "world"
+    assert "다시 풉니다" in capsys.readouterr().out
+
+
+def test_downloads_go_to_the_user_cache_when_data_is_read_only(tmp_path, monkeypatch):
+    from helpers import paths
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    monkeypatch.setattr(dl, "default_checksum_file", lambda: blocker / "downloads.sha256")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert dl.default_download_dir() == paths.user_cache_dir() / "downloads"

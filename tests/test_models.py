@@ -15,6 +15,7 @@ from helpers import models as hm
 def empty_cache(tmp_path, monkeypatch):
     """An empty course weight cache and torch hub cache; fallback notices not yet shown."""
     monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the user's course cache, empty too
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.setattr(hm, "_notices_shown", set())
     return tmp_path / "weights"
@@ -288,3 +289,121 @@ def test_freeze_is_a_deprecated_alias():
     hm.freeze(model)
     assert hm.count_parameters(model, trainable_only=True) == 0
     assert "set_parameter_requires_grad" in hm.freeze.__doc__
+
+
+# --- the head rule on a student's own model ---------------------------------------------------
+
+
+@pytest.mark.parametrize("build,expected", [
+    (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10)), "4"),
+    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Dropout(), nn.Linear(8, 3), nn.Softmax(1)), "4"),
+    (lambda: nn.Sequential(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()),
+                           nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), nn.Sequential(nn.Dropout())), "1.2"),
+], ids=["plain", "dropout-softmax-after", "nested"])
+def test_replace_head_on_a_students_sequential(build, expected):
+    from helpers.features import head_path
+
+    model = build()
+    assert head_path(model) == expected
+    old = model.get_submodule(expected)
+    new = hm.replace_head(model, 5)
+    assert model.get_submodule(expected) is new and new.in_features == old.in_features and new.out_features == 5
+
+
+def test_head_argument_names_the_head_and_errors_are_korean():
+    from helpers.models import HeadError
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.out = nn.Linear(4, 2)
+
+    with pytest.raises(HeadError, match="head='out'") as info:
+        hm.replace_head(Net(), 3)
+    assert "해결" in str(info.value) and isinstance(info.value, ValueError)  # old `except ValueError` still works
+    net = Net()
+    assert hm.replace_head(net, 3, head="out") is net.out and net.out.out_features == 3
+    with pytest.raises(HeadError, match="Linear 층이 아니라"):
+        hm.replace_head(net, 3, head="body")
+    with pytest.raises(HeadError, match="ReLU|Linear가 아닙니다"):
+        hm.replace_head(nn.Sequential(nn.Linear(4, 3), nn.ReLU()), 2)  # an activation after it: no head
+
+
+def test_new_head_is_created_where_the_old_one_lives():
+    """A model already on the GPU (here: meta) gets its new head there too: a training loop without a
+    second ``.to(device)`` does not mix devices."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).to(torch.float64)
+    assert hm.replace_head(model, 2).weight.dtype == torch.float64
+    on_meta = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).to("meta")
+    assert hm.replace_head(on_meta, 2).weight.device.type == "meta"
+    torch.manual_seed(0)
+    cpu_head = hm.replace_head(nn.Sequential(nn.Linear(4, 3)), 2).weight.detach().clone()
+    torch.manual_seed(0)
+    assert torch.equal(hm.replace_head(nn.Sequential(nn.Linear(4, 3)).to(torch.float64), 2).weight.float(), cpu_head)
+
+
+# --- weights go where the user can write; any OSError falls back ---------------------------------
+
+
+def _stand_in_download(calls):
+    """A download that 'works' (no network): a real resnet18 state dict written to ``dst``."""
+    def download(url, dst, timeout=None, progress=True):
+        calls.append(dst)
+        dst.parent.mkdir(parents=True, exist_ok=True)  # what fetch does first: raises on a bad folder
+        torch.save(models.resnet18().state_dict(), dst)
+    return download
+
+
+def test_weights_dir_under_a_file_falls_back_with_a_message(tmp_path, monkeypatch, capsys):
+    """A course weights folder that cannot be created (its path runs through a regular FILE:
+    NotADirectoryError, as root too) and a user cache that cannot be created either: the
+    packaged backbone, with a Korean notice, instead of a traceback."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(blocker / "weights"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(hm, "_notices_shown", set())
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    calls = []
+    monkeypatch.setattr(hm, "_download", lambda url, dst, **kw: _stand_in_download(calls)(url, dst))
+    pre = hm.load_pretrained("resnet18")
+    assert pre.is_fallback and pre.arch == "efficientnet_lite0"
+    assert "쓸 수 없습니다" in pre.source and "COURSE_WEIGHTS_DIR" in pre.source
+    assert "[load_pretrained]" in capsys.readouterr().out
+
+
+def test_read_only_course_weights_go_to_the_user_cache(tmp_path, monkeypatch):
+    """The course weights folder is read-only (os.access says so: chmod does not stop root):
+    the download goes to ~/.cache/dl-course/weights, is found there next time, and is used."""
+    import os
+
+    from helpers import paths
+
+    course = tmp_path / "course-weights"
+    course.mkdir()
+    monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(course))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    real_access = os.access
+    monkeypatch.setattr(paths.os, "access", lambda p, mode: False if Path(p) == course else real_access(p, mode))
+    calls = []
+    monkeypatch.setattr(hm, "_download", lambda url, dst, **kw: _stand_in_download(calls)(url, dst))
+    pre = hm.load_pretrained("resnet18", verbose=False)
+    assert not pre.is_fallback and pre.arch == "resnet18"
+    user = tmp_path / "user-cache" / "dl-course" / "weights"
+    assert calls and calls[0].parent == user and list(course.iterdir()) == []
+    monkeypatch.setattr(hm, "_download", no_network)
+    assert hm.load_pretrained("resnet18", verbose=False).arch == "resnet18"  # found in the user cache
+
+
+def test_writable_folder_rule(tmp_path, monkeypatch):
+    from helpers import paths
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert not paths._writable(blocker / "sub" / "weights")       # under a file: NotADirectoryError later
+    assert paths._writable(tmp_path / "new" / "deeper")           # creatable
+    assert paths.first_writable([blocker / "w", tmp_path / "ok"]) == tmp_path / "ok"

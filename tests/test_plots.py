@@ -99,3 +99,24 @@ def test_prediction_grid_with_model_on_gpu():
         plt.close(fig)
     fig = show_batch(images.cuda(), labels.cuda(), ["cat", "dog"], LITE, n=4)
     plt.close(fig)
+
+
+def test_grids_take_labels_from_a_subset_as_a_list(image_tree):
+    """Images and labels gathered from a Subset of an ImageFolder (labels: a list of ints)."""
+    from torch.utils.data import Subset
+    from torchvision import datasets
+
+    from helpers.data import dataset_classes
+
+    folder = datasets.ImageFolder(image_tree / "val", transform=LITE.eval_transform())
+    subset = Subset(folder, [0, 3, 4])
+    images = torch.stack([subset[i][0] for i in range(3)])
+    labels = [subset[i][1] for i in range(3)]
+    names = dataset_classes(subset)
+    assert names == ["blue", "red"]
+    fig = show_batch(images, labels, names, LITE, n=3, ncols=3)
+    assert [ax.title.get_text() for ax in fig.axes] == ["blue", "red", "red"]
+    plt.close(fig)
+    fig = plot_predictions(FixedModel(), images, labels, names, LITE, n=3, ncols=3)
+    assert len(fig.axes) == 3
+    plt.close(fig)

@@ -98,10 +98,13 @@ def _run(image_tree, tmp_path, interrupt_at=None, resume=False, plateau=False):
 
 
 @pytest.mark.parametrize("plateau", [False, True], ids=["step", "step+plateau"])
-def test_interrupted_training_resumes_exactly(image_tree, tmp_path, plateau):
+def test_interrupted_training_resumes_exactly(image_tree, tmp_path, plateau, capsys):
     full_model, full = _run(image_tree, tmp_path / "full", plateau=plateau)
-    _, partial = _run(image_tree, tmp_path / "cut", interrupt_at=3, plateau=plateau)
-    assert partial.interrupted and partial.epoch == [1, 2, 3]
+    with pytest.raises(KeyboardInterrupt):  # re-raised: "Run All" stops (tests/test_stop_button.py)
+        _run(image_tree, tmp_path / "cut", interrupt_at=3, plateau=plateau)
+    printed = capsys.readouterr().out
+    assert "끝난 에포크: 3" in printed and "에포크 2의 상태" in printed  # epoch 3's callbacks never all ran
+    assert f"resume_from={str(tmp_path / 'cut' / 'last.pth')!r}" in printed
     resumed_model, resumed = _run(image_tree, tmp_path / "cut", resume=True, plateau=plateau)
     assert resumed.epoch == [1, 2, 3, 4, 5, 6]
     assert resumed.lr == pytest.approx(full.lr)  # scheduler state came back
@@ -223,3 +226,112 @@ def test_resume_state_includes_a_macs_gpu_generator(monkeypatch):
     saved["state"] = torch.tensor([9, 9, 9], dtype=torch.uint8)   # the generator moved on
     train.set_rng_state(state)
     assert torch.equal(saved["state"], torch.tensor([1, 2, 3], dtype=torch.uint8)), "MPS generator not restored"
+
+
+class StopBetween:
+    """Ctrl-C after every callback's ``on_epoch_end`` but before the checkpoint is written."""
+
+    order = 95  # after ModelCheckpoint's on_epoch_end (90)
+
+    def after_epoch(self, run):
+        if run.history.epoch[-1] == 2:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_saves_the_epoch_every_callback_has_seen(tiny_net, loaders, tmp_path, capsys):
+    """The checkpoint of an epoch that every callback has seen is completed before re-raising."""
+    last = tmp_path / "last.pth"
+    optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
+    checkpoint = ModelCheckpoint(last, save_best_only=False)
+    checkpoint.order = 99  # its after_epoch would run after StopBetween's: only the interrupt path writes it
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, progress=False,
+            callbacks=[StopBetween(), checkpoint])
+    assert torch.load(last, weights_only=True)["epoch"] == 2
+    assert f"resume_from={str(last)!r}" in capsys.readouterr().out
+
+
+def test_interrupt_without_a_checkpoint_says_how_to_get_one(tiny_net, loaders, capsys):
+    optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, progress=False,
+            callbacks=[StopBetween()])
+    printed = capsys.readouterr().out
+    assert "이어서 할 수 없습니다" in printed and "save_best_only=False" in printed
+    assert tiny_net.training, "the model's mode is restored after the interrupt too"
+
+
+@pytest.mark.parametrize("device", ["cpu", torch.device("cpu"), "cpu:0", 0.0],
+                         ids=["str", "torch.device", "indexed", "float"])
+def test_device_argument_forms(tiny_net, loaders, device):
+    """fit/evaluate/predict take a device as a string or a torch.device; nonsense gets a Korean error."""
+    from helpers.device import DeviceError
+
+    optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
+    if isinstance(device, float):
+        with pytest.raises(DeviceError, match="장치"):
+            evaluate(tiny_net, loaders["val"], device=device)
+        return
+    fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=1, device=device, progress=False)
+    assert evaluate(tiny_net, loaders["val"], device=device)[1] >= 0
+    assert predict(tiny_net, loaders["val"], device=device)[0].device.type == "cpu"
+
+
+def test_bad_device_name_is_korean():
+    from helpers.device import DeviceError, as_device
+
+    with pytest.raises(DeviceError, match="해결"):
+        as_device("gpu")
+    assert as_device("cuda:0") == torch.device("cuda", 0)
+    assert as_device(torch.device("cpu")) == torch.device("cpu") and as_device(None) is None
+    assert as_device(0).index == 0 and as_device(0).type != "cpu"  # an index means the accelerator, as model.to(0)
+
+
+def test_random_split_loaders_record_the_class_names(image_tree, tmp_path):
+    """``random_split`` parts have no ``.classes``: fit still records the names (in every checkpoint)."""
+    from torch.utils.data import DataLoader, random_split
+    from torchvision import datasets
+
+    from conftest import TinyNet
+
+    full = datasets.ImageFolder(image_tree / "train", transform=SMALL.eval_transform())
+    train, val = random_split(full, [8, 4], generator=torch.Generator().manual_seed(0))
+    loaders = {"train": DataLoader(train, batch_size=4, num_workers=0), "val": DataLoader(val, batch_size=4)}
+    model = TinyNet()
+    fit(model, loaders, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.05), epochs=1,
+        progress=False, device="cpu", callbacks=[ModelCheckpoint(tmp_path / "best.pth")])
+    assert torch.load(tmp_path / "best.pth", weights_only=True)["class_names"] == ["blue", "red"]
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_every_runner_restores_the_models_mode(tiny_net, loaders, mode):
+    from helpers.features import extract_features
+
+    tiny_net.train(mode == "train")
+    optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
+    fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=1, progress=False, device="cpu")
+    evaluate(tiny_net, loaders["val"], device="cpu")
+    predict(tiny_net, loaders["val"], device="cpu")
+    extract_features(tiny_net, loaders["val"], device="cpu")
+    assert tiny_net.training is (mode == "train")
+
+
+class StopInEpochEnd:
+    """Ctrl-C in an on_epoch_end that runs after ModelCheckpoint marked the epoch for saving."""
+
+    order = 95
+
+    def on_epoch_end(self, run, logs):
+        if logs["epoch"] == 2:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_names_the_epoch_that_is_on_disk(tiny_net, loaders, tmp_path, capsys):
+    last = tmp_path / "last.pth"
+    optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, progress=False,
+            callbacks=[ModelCheckpoint(last, save_best_only=False), StopInEpochEnd()])
+    printed = capsys.readouterr().out
+    assert torch.load(last, weights_only=True)["epoch"] == 1
+    assert "에포크 1의 상태" in printed and f"resume_from={str(last)!r}" in printed

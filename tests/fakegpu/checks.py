@@ -108,6 +108,18 @@ def cpu_copies_never_alias_and_views_do():
 
 
 @check
+def list_and_numpy_indices_work_as_on_cuda():
+    # t[:, [1, 3]] = 0 (lesson 06's channel ablation): a list index is an index tensor on CUDA too
+    x = torch.arange(12.0, device=DEVICE).reshape(2, 6)
+    y = x.clone()
+    y[:, [1, 3]] = 0
+    assert y.device.type == "fakegpu" and y.cpu()[:, [1, 3]].abs().sum().item() == 0
+    assert x[:, [0, 2]].cpu().tolist() == [[0.0, 2.0], [6.0, 8.0]]
+    assert x[0, np.array([5, 4])].cpu().tolist() == [5.0, 4.0]
+    assert x[:, [True, False, True, False, False, False]].shape == (2, 2)
+
+
+@check
 def factories_follow_the_device():
     x = torch.tensor([1.0, 2.0], device=DEVICE, requires_grad=True)
     assert x.is_leaf and x.device.type == "fakegpu"
@@ -174,6 +186,80 @@ def checkpoints_round_trip():
 
 
 @check
+def loading_onto_the_device_gives_device_tensors():
+    """``torch.load(map_location=device)`` gives device tensors, as ``map_location="cuda"`` does
+    (CPU tensors here once hid a resume bug that crashes on a real GPU), with every form of
+    ``map_location``; ``map_location="cpu"`` gives CPU tensors."""
+    buffer = io.BytesIO()
+    torch.save({"model": small_net().state_dict(), "rng": torch.get_rng_state(), "keys": [torch.arange(3)]}, buffer)
+    for location in (DEVICE, "fakegpu", "fakegpu:0", {"cpu": "fakegpu:0"}):
+        buffer.seek(0)
+        loaded = torch.load(buffer, map_location=location, weights_only=True)
+        tensors = [*loaded["model"].values(), loaded["rng"], *loaded["keys"]]
+        assert all(t.device.type == "fakegpu" for t in tensors), (location, {t.device for t in tensors})
+        raises(TypeError, "Use Tensor.cpu()", lambda: loaded["keys"][0].numpy())
+        assert hasattr(loaded["model"], "_metadata"), "a state_dict keeps its metadata"
+    buffer.seek(0)
+    loaded = torch.load(buffer, map_location="cpu", weights_only=True)
+    assert all(t.device.type == "cpu" for t in loaded["model"].values())
+
+
+@check
+def saved_on_the_device_loads_back_onto_it():
+    """A file saved from device tensors loads onto the device without ``map_location`` (as a CUDA
+    file does), and onto the CPU with ``map_location="cpu"``."""
+    model = small_net().to(DEVICE)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    for location, kind in ((None, "fakegpu"), ("cpu", "cpu"), (DEVICE, "fakegpu")):
+        buffer.seek(0)
+        state = torch.load(buffer, map_location=location, weights_only=True)
+        assert {t.device.type for t in state.values()} == {kind}, (location, {t.device for t in state.values()})
+    assert torch.equal(state["0.weight"].cpu(), model[0].weight.detach().cpu())
+
+
+@check
+def rng_states_loaded_onto_the_device_still_restore():
+    """A student's ``load_checkpoint(..., map_location=device)`` puts the saved random-number
+    states on the GPU; ``set_rng_state`` must still take them (NumPy and torch want CPU values)."""
+    from helpers.train import rng_state, set_rng_state
+
+    generator = torch.Generator().manual_seed(3)
+    state = rng_state(generator)
+    expected = (np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=generator).item())
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    on_device = torch.load(buffer, map_location=DEVICE, weights_only=True)
+    assert on_device["numpy"]["keys"].device.type == "fakegpu"
+    set_rng_state(on_device, generator)
+    assert (np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=generator).item()) == expected
+
+
+@check
+def early_stopping_resumed_on_the_device():
+    """Best weights that come back from a checkpoint (on the CPU) are compared with the model's
+    (on the device) after every epoch: no device mix-up."""
+    from helpers.callbacks import EarlyStopping
+    from helpers.history import History
+
+    class Run:
+        model = small_net().to(DEVICE)
+        history = History.from_dict({"epoch": [1, 2], "val_loss": [0.5, 0.7], "train_loss": [1, 1],
+                                     "train_acc": [0, 0], "val_acc": [0, 0], "lr": [0, 0], "seconds": [0, 0]})
+        stop = False
+
+    stopper = EarlyStopping(patience=5)
+    stopper.load_state_dict({"best": 0.5, "best_epoch": 1, "wait": 1, "stopped_epoch": None, "last_epoch": 2,
+                             "best_is_model": False,
+                             "best_state": {k: v.detach().cpu() for k, v in small_net().state_dict().items()}})
+    stopper.on_train_begin(Run)
+    stopper.on_epoch_end(Run, {"epoch": 3, "val_loss": 0.9})
+    stopper.after_epoch(Run)
+    assert {t.device.type for t in stopper._best_state.values()} == {"fakegpu"}
+
+
+@check
 def grad_cam_with_the_model_on_the_device():
     from helpers.hooks import class_activation_map
 
@@ -214,7 +300,7 @@ def prediction_grid_with_the_model_on_the_device():
 
 @check
 def fit_and_resume_on_the_device():
-    from helpers.callbacks import ModelCheckpoint
+    from helpers.callbacks import EarlyStopping, ModelCheckpoint
     from helpers.train import fit, predict, seed_everything
 
     g = torch.Generator().manual_seed(2)
@@ -223,20 +309,26 @@ def fit_and_resume_on_the_device():
     loaders = {"train": DataLoader(TensorDataset(x[:32], y[:32]), batch_size=8, shuffle=True),
                "val": DataLoader(TensorDataset(x[32:], y[32:]), batch_size=8)}
 
-    def run(epochs, folder, resume=None):
+    def run(epochs, folder, resume=None, device=DEVICE):
         seed_everything(0)
         model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         last = Path(folder) / "last.pt"
-        history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=epochs, device=DEVICE,
-                      callbacks=[ModelCheckpoint(last, save_best_only=False)], resume_from=resume,
-                      progress=False)
+        history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=epochs, device=device,
+                      callbacks=[ModelCheckpoint(last, save_best_only=False), EarlyStopping(patience=10)],
+                      resume_from=resume, progress=False)
         assert next(model.parameters()).device.type == "fakegpu"
         return history.as_dict()["val_loss"], predict(model, loaders["val"])[2]
 
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         straight, probs = run(4, a)
-        run(2, b)
+        run(2, b, device="fakegpu")                                   # a string, as tutorials write it
+        # written on the device, the file opens on a machine without one (no map_location needed)
+        saved = torch.load(Path(b) / "last.pt", weights_only=True)
+        tensors = [*saved["model_state"].values(), saved["rng"]["torch"],
+                   *[t for state in saved["optimizer_state"]["state"].values() for t in state.values()
+                     if isinstance(t, torch.Tensor)]]
+        assert {t.device.type for t in tensors} == {"cpu"}, {t.device for t in tensors}
         resumed, resumed_probs = run(4, b, resume=Path(b) / "last.pt")
     assert probs.device.type == "cpu"
     assert resumed[-2:] == straight[-2:] and torch.equal(resumed_probs, probs), "resume on the device differs"

@@ -10,8 +10,9 @@ backend). It behaves like a GPU in the ways that break lessons:
   it exactly as it picks ``cuda`` on an NVIDIA machine: the lessons run unchanged;
 - tensors on it say ``device(type='fakegpu', index=0)``; ``.to(device)``, ``device=device``
   factories, ``.cpu()``, ``.item()``, ``.tolist()``, autograd, optimisers, ``state_dict`` /
-  ``load_state_dict``, ``torch.save`` / ``torch.load(map_location=device, weights_only=True)``
-  work as on CUDA;
+  ``load_state_dict``, ``torch.save`` / ``torch.load(..., weights_only=True)`` work as on CUDA:
+  ``torch.load(map_location=device)`` (a device, a string, a dict) gives *device* tensors, and
+  a file saved from device tensors loads back onto the device unless ``map_location="cpu"``;
 - an operation that mixes a device tensor with a CPU tensor (other than a 0-dimensional
   scalar, which CUDA accepts too) raises CUDA's error, "Expected all tensors to be on the
   same device, but found at least two devices"; ``.numpy()`` on a device tensor raises.
@@ -29,6 +30,9 @@ operations ran on the device, and which. ``tests/test_fakegpu.py`` tests the emu
 (it must catch the mix-ups a real GPU catches) and runs every lesson on it.
 
 Not emulated: speed, memory limits, CUDA-only APIs (``torch.cuda.*``), non-determinism.
+Audited differences that remain (none of them reaches a lesson): ``untyped_storage()`` of a
+device tensor reports the CPU (CUDA: the GPU); tensors that shared one storage in a file saved
+from the device come back as separate copies; ``pin_memory`` is a no-op.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ import collections
 import json
 import os
 
+import numpy as np
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
@@ -98,16 +103,32 @@ class DeviceTensor(torch.Tensor):
         return self.numpy()
 
     def __reduce_ex__(self, protocol):
-        # torch.save of device tensors: stored like a CUDA tensor loaded with map_location="cpu"
-        # (a plain CPU tensor), so torch.load(..., weights_only=True) reads it back.
-        inner = self._inner.detach().clone()
-        if self.requires_grad:
-            inner.requires_grad_(True)
-        return inner.__reduce_ex__(protocol)
+        # torch.save of a device tensor: PyTorch's own format for a device without storages
+        # (a CPU copy plus the device's name), so, as a CUDA tensor does, it loads back onto the
+        # device, onto map_location when one is given, and (weights_only=True) runs no code.
+        return (torch._utils._rebuild_device_tensor_from_cpu_tensor,
+                (self._inner.detach().clone(), self.dtype, str(self.device), self.requires_grad))
+
+    # t[:, [1, 3]] = 0: PyTorch turns a list (or NumPy array) index into an index tensor in C++
+    # with Python dispatch switched off, which a Python device cannot serve; CUDA accepts a CPU
+    # index tensor, so the stand-in builds that one first (same result, same device rules).
+    def __getitem__(self, index):
+        return super().__getitem__(_index_on_cpu(index))
+
+    def __setitem__(self, index, value):
+        return super().__setitem__(_index_on_cpu(index), value)
 
     @classmethod
     def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
         return _dispatch(func, args, kwargs or {})
+
+
+def _index_on_cpu(index):
+    if isinstance(index, tuple):
+        return tuple(_index_on_cpu(i) for i in index)
+    if isinstance(index, (list, np.ndarray)):
+        return torch.as_tensor(np.asarray(index), device="cpu")
+    return index
 
 
 def _on_device(device) -> bool:
@@ -259,13 +280,66 @@ def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
             and a.shape == b.shape and a.stride() == b.stride() and a.storage_offset() == b.storage_offset())
 
 
+_LOADED: set = set()  # data pointers of the storages the current torch.load sent to the device
+
+
 def _restore(storage, location: str):
-    """``torch.load(map_location=device, weights_only=True)``: storages come back on the CPU and
-    become device tensors at ``load_state_dict`` / ``.to(device)``, like CUDA tensors loaded on
-    the CPU."""
+    """A storage that ``torch.load`` maps onto the device (``map_location=device``, a dict or a
+    function naming it): a Python device holds no storages, so it stays on the CPU here and is
+    remembered; ``_load`` turns every tensor built on it into a device tensor before returning,
+    so the caller gets device tensors, exactly as ``map_location="cuda"`` gives CUDA tensors."""
     if location.startswith(NAME):
+        _LOADED.add(storage.data_ptr())
         return storage
     return None
+
+
+def _to_device(value, memo: dict):
+    """``value`` (a loaded object) with every tensor whose storage ``_restore`` kept moved to the device."""
+    if id(value) in memo:
+        return memo[id(value)]
+    if isinstance(value, torch.Tensor):
+        if isinstance(value, DeviceTensor) or value.untyped_storage().data_ptr() not in _LOADED:
+            return value
+        moved = value.detach().to(DEVICE)
+        if isinstance(value, torch.nn.Parameter):
+            moved = torch.nn.Parameter(moved, requires_grad=value.requires_grad)
+        elif value.requires_grad:
+            moved.requires_grad_(True)
+        memo[id(value)] = moved
+        return moved
+    if isinstance(value, torch.nn.Module):
+        if any(t.untyped_storage().data_ptr() in _LOADED for t in (*value.parameters(), *value.buffers())):
+            value.to(DEVICE)
+        return value
+    if isinstance(value, dict):
+        items = [(k, _to_device(v, memo)) for k, v in value.items()]
+        try:
+            out = type(value)(items)  # an OrderedDict stays one
+        except TypeError:
+            out = dict(items)
+        if getattr(value, "__dict__", None):
+            out.__dict__.update(value.__dict__)  # a state_dict's _metadata
+        return out
+    if isinstance(value, list):
+        return [_to_device(v, memo) for v in value]
+    if isinstance(value, tuple):
+        items = [_to_device(v, memo) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    return value
+
+
+def _wrap_load(original):
+    def load(*args, **kwargs):
+        _LOADED.clear()
+        try:
+            loaded = original(*args, **kwargs)
+            return _to_device(loaded, {}) if _LOADED else loaded
+        finally:
+            _LOADED.clear()
+
+    load.__doc__, load.__wrapped__ = original.__doc__, original
+    return load
 
 
 def _write_log() -> None:
@@ -290,6 +364,7 @@ def install() -> torch.device:
     library.fallback(_backend_kernel, "PrivateUse1", with_keyset=True)
     install.library = library  # keep the registration alive
     torch.serialization.register_package(1, lambda obj: None, _restore)
+    torch.load = torch.serialization.load = _wrap_load(torch.serialization.load)
     # model.to(device) must keep the Parameter objects (an optimizer built before the move
     # still holds them): CUDA does it with ``param.data = ...``, which a Python device cannot;
     # swapping the tensors in place keeps them just the same.
