@@ -3,7 +3,7 @@
 >>> from helpers.doctor import report_environment
 >>> report_environment()            # a few Korean lines; "!!" marks what to fix, with the command
 
-Checks: Python, torch and torchvision versions (against ``requirements.txt`` when found), the
+Checks: Python, torch and torchvision versions (against the supported range, ``helpers.versions``), the
 backbone the lesson will use and why, the Korean font for plots, the device, free disk space
 where lessons write, and ``OMP_WAIT_POLICY``. Fast (no model is loaded, nothing is
 downloaded) and it never raises: a check that itself fails is reported as a line.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
-import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from helpers.download import course_command, display_path
-from helpers.paths import PROJECT_ROOT
 
 MIN_FREE_GB = 2.0  # VGG16's weights alone are 0.5 GB; checkpoints and feature caches need room too
 
@@ -41,35 +39,49 @@ class Check:
         return text + (f"\n     고치는 법: {self.fix}" if self.fix and not self.ok else "")
 
 
-def _pins(requirements: Path = PROJECT_ROOT / "requirements.txt") -> dict[str, str]:
-    pins = {}
-    if requirements.is_file():
-        for line in requirements.read_text(encoding="utf-8").splitlines():
-            match = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)", line)
-            if match:
-                pins[match.group(1).lower()] = match.group(2)
-    return pins
-
-
 def _pip_install(*args: str) -> str:
     return f"{display_path(sys.executable)} -m pip install {' '.join(args)}"
 
 
 def check_versions() -> Check:
-    from importlib.metadata import version  # not `import torchvision`: seconds on a busy laptop
+    """Python, torch and torchvision against the supported range (``helpers.versions``: from the
+    oldest tested ``floor=`` version of ``requirements.txt`` up to its pin). Any package below
+    its floor (numpy, pillow, ... too) is named, with the command that upgrades it."""
+    from importlib.metadata import PackageNotFoundError, version  # not `import torchvision`: slow
 
-    pins = _pins()
+    from helpers import versions
+
     found = {"torch": version("torch"), "torchvision": version("torchvision")}
     text = f"Python {platform.python_version()} · torch {found['torch']} · torchvision {found['torchvision']}"
-    if not pins:
-        return Check("버전", True, text + " (requirements.txt 없음: 고정 버전과 비교하지 않음)")
-    wrong = [f"{k} {v} (강의 고정 버전 {pins[k]})" for k, v in found.items()
-             if k in pins and v.split("+")[0] != pins[k]]
-    if not wrong:
+    requirements = {r.name: r for r in versions.read()}
+    if not requirements:
+        return Check("버전", True, text + " (requirements.txt 없음: 지원 범위와 비교하지 않음)")
+    too_old = []
+    for requirement in requirements.values():
+        try:
+            have = found.get(requirement.name) or version(requirement.name)
+        except PackageNotFoundError:
+            continue  # a classroom tool (colab-skip) or an optional package: not this check's business
+        if versions.version_key(have) < versions.version_key(requirement.oldest):
+            too_old.append((requirement, have))
+    if too_old:
+        upgrade = " ".join(f'"{r.name}>={r.oldest}"' for r, _ in too_old)
+        return Check("버전", False, text + " — 지원 범위보다 오래됨: "
+                     + ", ".join(f"{r.name} {have} (최소 {r.oldest})" for r, have in too_old),
+                     f"`{_pip_install('-U', upgrade)}` 후 커널을 다시 시작하세요 (과정 폴더의 .venv라면 "
+                     f"`{_pip_install('-r', 'requirements.txt')}`)")
+    torch_pair = [requirements[k] for k in found if k in requirements]
+    if all(found[r.name].split("+")[0] == r.pin for r in torch_pair):
         return Check("버전", True, text + " (requirements.txt의 고정 버전과 같음)")
-    return Check("버전", False, text + " — 다름: " + ", ".join(wrong),
-                 f"강의 폴더에서 `{_pip_install('-r', 'requirements.txt')}` (Colab에서는 Colab의 torch를 "
-                 "그대로 써도 레슨은 돌아가지만 숫자가 조금 다를 수 있습니다)")
+    newer = [r for r in torch_pair if versions.version_key(found[r.name]) > versions.version_key(r.pin)]
+    if newer:
+        return Check("버전", True, text + " (강의가 시험한 가장 새 버전 "
+                     + ", ".join(f"{r.name} {r.pin}" for r in newer) + "보다 새 버전: 대부분 그대로 "
+                     "돌아가지만, 문제가 생기면 강의 폴더에서 "
+                     f"`{_pip_install('-r', 'requirements.txt')}`)")
+    return Check("버전", True, text + " (지원 범위 "
+                 + ", ".join(f"{r.name} {r.oldest}–{r.pin}" for r in torch_pair)
+                 + " 안; 고정 버전과 숫자가 조금 다를 수 있음)")
 
 
 # torchvision's file names for the seed's architectures (tests/test_doctor.py checks them), so
@@ -80,10 +92,10 @@ SEED_WEIGHT_FILES = {"resnet18": "resnet18-f37072fd.pth", "vgg16": "vgg16-397923
 def _in_cache(filename: str) -> bool:
     import torch
 
-    from helpers.paths import weights_dir
+    from helpers.paths import weights_dirs
 
     return any((folder / filename).is_file()
-               for folder in (weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"))
+               for folder in (*weights_dirs(), Path(torch.hub.get_dir()) / "checkpoints"))
 
 
 def check_backbone(arch: str) -> Check:
@@ -121,8 +133,10 @@ def check_korean_font() -> Check:
     names = sorted({f.name for f in font_manager.fontManager.ttflist if "Nanum" in f.name})
     if names:
         return Check("한글 글꼴", True, f"{names[0]} (시스템 글꼴)")
-    version = _pins().get("koreanize-matplotlib")
-    package = f"koreanize-matplotlib=={version}" if version else "koreanize-matplotlib"
+    from helpers.versions import supported
+
+    pinned = supported("koreanize-matplotlib")
+    package = f"koreanize-matplotlib=={pinned[1]}" if pinned else "koreanize-matplotlib"
     return Check("한글 글꼴", False, "matplotlib이 찾을 수 있는 한글 글꼴이 없어 그림의 한글이 네모로 보입니다",
                  f"`{_pip_install(package)}` 후 커널을 다시 시작하세요")
 

@@ -46,11 +46,12 @@ except ModuleNotFoundError as missing:
         steps = (
             "Colab에서는 새 코드 셀에 아래 네 줄을 붙여 넣어 실행하고, 메뉴 [런타임] → [세션 다시 시작]을 누른 뒤\\n"
             "이 셀부터 다시 실행하세요.\\n\\n"
-            f"!git clone --depth 1 {{COURSE_REPO}} /content/dl-course\\n"
-            "!grep -v colab-skip /content/dl-course/requirements.txt > /content/requirements-colab.txt\\n"
+            f"!git clone -b student --depth 1 {{COURSE_REPO}} /content/dl-course\\n"
+            "!python /content/dl-course/helpers/versions.py colab > /content/requirements-colab.txt\\n"
             "!pip install -q -r /content/requirements-colab.txt\\n"
             "!pip install -q --no-deps -e /content/dl-course\\n\\n"
-            "Colab에서는 과정이 고정한 torch/torchvision 버전이 아니라 Colab에 설치된 버전을 씁니다."
+            "Colab에서는 과정이 고정한 torch/torchvision 버전이 아니라 Colab에 설치된 버전을 씁니다\\n"
+            "(numpy, pillow, matplotlib 등 Colab에 이미 있는 패키지도 지원 범위 안이면 그대로 둡니다)."
         )
     else:
         steps = (

@@ -27,13 +27,20 @@ def _read(name: str) -> str:
 def _kernel_install(text: str) -> str:
     """The `ipykernel install` command in a file, continuation lines joined, variables left as is."""
     text = text.replace("\\\n", " ")
-    lines = [line for line in text.splitlines() if "ipykernel install" in line and not line.lstrip().startswith("#")]
+    lines = [line for line in text.splitlines() if "ipykernel install" in line and not line.lstrip().startswith("#")
+             and "$(FLOOR_PY)" not in line]  # `make floor`'s kernel lives inside .venv-floor only (below)
     assert len(lines) == 1, lines
     return " ".join(lines[0].split())
 
 
 def _makefile_vars() -> dict[str, str]:
     return dict(re.findall(r"^(\w+)\s*:?=\s*(.+)$", _read("Makefile"), re.M))
+
+
+def test_floor_kernel_stays_inside_its_own_environment():
+    text = _read("Makefile").replace("\\\n", " ")
+    floor = [line for line in text.splitlines() if "ipykernel install" in line and "$(FLOOR_PY)" in line]
+    assert len(floor) == 1 and "--sys-prefix" in floor[0] and "--user" not in floor[0], floor
 
 
 def test_same_kernel_everywhere():

@@ -38,13 +38,19 @@ def test_all_fine_exits_0(monkeypatch, capsys):
     assert "모두 정상" in capsys.readouterr().out
 
 
-def test_version_mismatch_names_the_pin_and_the_command(monkeypatch, tmp_path):
+def test_version_below_the_floor_names_the_floor_and_the_command(monkeypatch, tmp_path):
+    from helpers import versions
+
     req = tmp_path / "requirements.txt"
-    req.write_text("torch==0.0.1\ntorchvision==0.29.1\n")
-    original = doctor._pins
-    monkeypatch.setattr(doctor, "_pins", lambda: original(req))
+    req.write_text("torch==99.0.0  # floor=98.0.0 colab-skip\ntorchvision==0.29.1\n")
+    monkeypatch.setattr(versions, "REQUIREMENTS", req)
     check = doctor.check_versions()
-    assert not check.ok and "0.0.1" in check.found and "pip install -r requirements.txt" in check.fix
+    assert not check.ok and "최소 98.0.0" in check.found
+    assert '"torch>=98.0.0"' in check.fix and "pip install -r requirements.txt" in check.fix
+    # older than the pin but not than the floor: supported, so not a line to fix
+    req.write_text(f"torch==99.0.0  # floor={torch.__version__.split('+')[0]}\ntorchvision==0.29.1  # floor=0.1\n")
+    check = doctor.check_versions()
+    assert check.ok and "지원 범위" in check.found
 
 
 def test_a_failing_check_is_reported_not_raised(monkeypatch, capsys):

@@ -102,7 +102,7 @@ def test_a_missing_dependency_is_named_too(tmp_path):
 def test_on_colab_it_prints_clone_install_and_restart(tmp_path):
     out = _run_cell(tmp_path, colab=True)
     assert "ERROR_TYPE: CourseNotInstalled" in out and "Traceback" not in out, out
-    assert f"!git clone --depth 1 {lesson_cells.COURSE_REPO_URL} /content/dl-course" in out
+    assert f"!git clone -b student --depth 1 {lesson_cells.COURSE_REPO_URL} /content/dl-course" in out
     assert "!pip install -q -r /content/requirements-colab.txt" in out
     assert "세션 다시 시작" in out  # runtime restart
     assert "Colab에 설치된 버전" in out  # Colab's own torch, not the pinned one
