@@ -1,9 +1,11 @@
 # Two commands on a fresh machine:
 #   make lab    set everything up (first time only) and open the lessons in JupyterLab
 #   make test   set everything up (first time only) and run every test, lesson and edition
+#   make test LESSONS=05   the same for one lesson (or LESSONS="04 05"): its runs, editions, unit tests
 # Others: make doctor (environment check), make handouts (student/instructor editions),
-#         make notebooks (nbval, one test per cell), make bench (speed and memory per lesson),
-#         make gpu-path (every lesson on a stand-in GPU).
+#         make notebooks (every lesson, both editions, checked cell by cell as nbval does),
+#         make bench (speed and memory per lesson), make gpu-path (every lesson on a stand-in GPU).
+#         make student (the branch students get), make grade LESSON=05 SUBMISSIONS=dir (grade them).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -22,12 +24,24 @@ TORCH_INDEX ?=
 # override with `make lab OMP_WAIT_POLICY=ACTIVE`. (helpers/__init__.py sets the same default.)
 export OMP_WAIT_POLICY ?= PASSIVE
 
-# Lessons run under the network guard in tests: any non-loopback connection fails loudly.
-# The path is absolute: kernels start in notebooks/. Attempts are also logged, and `make test`
-# fails if the log is not empty.
-NETGUARD := PYTHONPATH=$(CURDIR)/tests/netguard COURSE_NETGUARD_LOG=$(CURDIR)/outputs/netguard.log
+# How the tests run. Lessons run under the network guard (tests/netguard: any non-loopback
+# connection fails loudly and is logged; tests/test_lessons.py fails on an attempt). pytest uses
+# both cores (pytest-xdist: one worker per core, so PyTorch gets one thread in each; two lessons
+# side by side beat one lesson on two threads). Every kernel logs the cells it runs
+# (tests/kernel_log.py) and tests/test_run_count.py counts the lesson executions from that log.
+# LESSONS=05 (or LESSONS="04 05"): those lessons' runs and editions only, with the unit tests
+# of the helpers they use.
+LESSONS ?=
+WORKERS ?= 2
+TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1 COURSE_LESSONS="$(LESSONS)" \
+	COURSE_KERNEL_LOG=$(CURDIR)/outputs/kernel_cells.jsonl
+PYTEST_N := $(PY) -m pytest -n $(WORKERS) --dist loadgroup
+# Not on the one-lesson path: tests of the whole course's plumbing, no lesson's content.
+WHOLE_COURSE := --ignore=tests/test_browser.py --ignore=tests/test_binder.py --ignore=tests/test_fakegpu.py \
+	--deselect tests/test_notebooks_structure.py::test_a_lesson_saved_with_outputs_keeps_the_tests_green_and_git_clean
+RENDER := MPLBACKEND=Agg $(PY) scripts/handouts.py $(if $(LESSONS),--lessons $(LESSONS))
 
-.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench clean
+.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench clean student grade
 
 setup: $(STAMP) git-filter
 
@@ -58,37 +72,92 @@ git-filter:
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# 1. unit tests, the browser test, file agreement (fast; handout tests wait for step 3)
-# 2. every lesson top to bottom under nbval, as a student runs it, under the network guard
-# 3. both editions of every lesson: every exercise check passes with the solutions and reports
-#    "아직 풀지 않음" without them; HTML and PDF
-# 4. tests over the built editions (no solutions, Korean fonts, formulas, no CDN, no paths)
+# 1. in one pytest on both cores: unit tests, the stand-in GPU's own checks, the browser test, and
+#    each lesson executed twice (tests/test_lessons.py), checked cell by cell as nbval does, under
+#    the network guard: the instructor edition on the stand-in GPU (self-check, every exercise
+#    check passes, backward pass on the device, then the mutation tests in the same kernel) and
+#    the student edition on the CPU (every exercise check says "아직 풀지 않음")
+# 2. both editions rendered from those runs (HTML, PDF) and the home page; nothing re-executed
+# 3. tests over the built editions (no solutions, Korean fonts, formulas, no CDN, no paths) and
+#    the count of lesson executions (at most two per lesson)
 test: setup
-	@mkdir -p outputs && rm -f outputs/netguard.log
-	MPLBACKEND=Agg $(PY) -m pytest tests --deselect tests/test_handouts.py::test_built
-	MPLBACKEND=Agg $(NETGUARD) $(PY) -m pytest --nbval-lax --nbval-current-env --durations=0 notebooks
-	MPLBACKEND=Agg $(NETGUARD) $(PY) scripts/handouts.py
-	@if [ -s outputs/netguard.log ]; then echo "lessons tried to reach the network:"; cat outputs/netguard.log; exit 1; fi
-	MPLBACKEND=Agg COURSE_REQUIRE_HANDOUTS=1 $(PY) -m pytest tests/test_handouts.py
+	@mkdir -p outputs && rm -f outputs/kernel_cells.jsonl
+	$(TEST_ENV) $(PYTEST_N) --durations=15 tests $(if $(LESSONS),$(WHOLE_COURSE)) --deselect tests/test_handouts.py::test_built \
+		--deselect tests/test_run_count.py::test_no_lesson_executed_more_than_twice
+	$(RENDER)
+	$(TEST_ENV) COURSE_REQUIRE_HANDOUTS=1 $(PY) -m pytest -p no:xdist tests/test_handouts.py tests/test_run_count.py \
+		-k "built or no_lesson_executed_more_than_twice"
 
 unit: setup
-	MPLBACKEND=Agg $(PY) -m pytest tests --deselect tests/test_handouts.py::test_built
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PYTEST_N) tests --deselect tests/test_handouts.py::test_built \
+		--deselect tests/test_lessons.py::test_instructor_edition --deselect tests/test_lessons.py::test_student_edition
 
 # The GPU student's path without a GPU: the stand-in device of tests/fakegpu, checked, then every
-# lesson on it (also part of `make unit` / `make test`).
+# lesson on it (the instructor editions; also part of `make test`).
 gpu-path: setup
-	MPLBACKEND=Agg $(PY) -m pytest tests/test_fakegpu.py
+	$(TEST_ENV) $(PYTEST_N) tests/test_fakegpu.py tests/test_lessons.py -k "stand_in or instructor"
 
-# Every lesson top to bottom under nbval (one pytest item per cell).
+# Every lesson top to bottom, both editions, checked cell by cell as nbval checks (outputs not
+# compared, any error fails and names the lesson and the cell); LESSONS="04 05" for some.
 notebooks: setup
-	MPLBACKEND=Agg $(NETGUARD) $(PY) -m pytest --nbval-lax --nbval-current-env --durations=0 notebooks
+	$(TEST_ENV) $(PYTEST_N) tests/test_lessons.py
 
 # handouts/index.html + student and instructor editions (HTML, PDF); LESSONS="04 05" for some.
-handouts: setup
-	MPLBACKEND=Agg $(NETGUARD) $(PY) scripts/handouts.py $(if $(LESSONS),--lessons $(LESSONS))
+# The editions are the lesson runs of `make notebooks`, rendered.
+handouts: notebooks
+	$(RENDER)
+
+# The oldest supported versions, tested (README "Supported versions"): a second environment,
+# .venv-floor, with every `floor=` version of requirements.txt (torch 2.6 / torchvision 0.21 and
+# the core packages at the versions Colab shipped in early 2025; helpers/versions.py reads the
+# marks), its kernel registered inside it only (--sys-prefix): named "dl-course" as the lessons ask,
+# so a lesson, nbval or a test that starts that kernel gets the floor's Python there, shown as
+# "Python (dl-course) floor"; .venv's kernel is never replaced (Jupyter from .venv never looks in
+# .venv-floor). Then the unit tests and every lesson there, under the network guard. Outside `make test`; .ci/run runs both. pip's cache is shared with .venv.
+# Not run here: tests of the classroom tools (browser, handouts, Binder files, grading, the student
+# branch: instructor-side, on the pinned .venv) and the lesson runs of `make test` (the stand-in GPU,
+# both editions): here every lesson runs once, with its solutions, under nbval.
+FLOOR_VENV  := .venv-floor
+FLOOR_PY    := $(FLOOR_VENV)/bin/python
+FLOOR_STAMP := $(FLOOR_VENV)/.installed
+FLOOR_SKIP  := --ignore=tests/test_browser.py --ignore=tests/test_handouts.py --ignore=tests/test_binder.py \
+	--ignore=tests/test_grading.py --ignore=tests/test_student_branch.py \
+	--ignore=tests/test_fakegpu.py --ignore=tests/test_lessons.py --ignore=tests/test_run_count.py
+
+.PHONY: floor
+floor: $(FLOOR_STAMP)
+	@mkdir -p outputs && rm -f outputs/netguard-floor.log
+	$(FLOOR_VENV)/bin/course-doctor
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(FLOOR_PY) -m pytest -n $(or $(WORKERS),2) --dist loadgroup tests $(FLOOR_SKIP)
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 PYTHONPATH=$(CURDIR)/tests/netguard \
+		COURSE_NETGUARD_LOG=$(CURDIR)/outputs/netguard-floor.log \
+		$(FLOOR_PY) -m pytest -n $(or $(WORKERS),2) --dist loadfile --nbval-lax --nbval-current-env --durations=0 notebooks
+	@if [ -s outputs/netguard-floor.log ]; then echo "lessons tried to reach the network:"; \
+		cat outputs/netguard-floor.log; exit 1; fi
+
+$(FLOOR_STAMP): requirements.txt pyproject.toml helpers/versions.py
+	@test -x $(FLOOR_PY) || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(PYTHON) helpers/versions.py floor > $(FLOOR_VENV)/requirements.txt
+	$(FLOOR_PY) -m pip install -r $(FLOOR_VENV)/requirements.txt
+	$(FLOOR_PY) -m pip install --no-deps -e .
+	$(FLOOR_PY) -m ipykernel install --sys-prefix --name $(KERNEL) \
+		--display-name "$(KERNEL_DISPLAY) floor" --env OMP_WAIT_POLICY PASSIVE
+	@touch $@
 
 doctor: setup
 	$(VENV)/bin/course-doctor
+
+# The student version of the course as the git branch `student` (solution cells removed), which
+# every route serves (nbgitpuller, Binder, Colab). Rebuild after a lesson changes, then publish it:
+# git push origin student. (scripts/student_branch.py)
+student: setup
+	$(PY) scripts/student_branch.py
+
+# Grade a folder of submitted notebooks (one per student, <학번>_<이름>.ipynb) of one lesson, in
+# sandboxes: make grade LESSON=05 SUBMISSIONS=submissions/05 -> outputs/grades/05/ (CSV, HTML, feedback)
+grade: setup
+	@test -n "$(LESSON)" -a -n "$(SUBMISSIONS)" || { echo "사용법: make grade LESSON=05 SUBMISSIONS=<제출 폴더>"; exit 2; }
+	$(VENV)/bin/course-grade $(LESSON) $(SUBMISSIONS) $(GRADE_ARGS)
 
 bench: setup
 	$(PY) benchmarks/run_all.py

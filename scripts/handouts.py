@@ -14,6 +14,12 @@ and links to both editions. Everything lands in the git-ignored ``handouts/`` fo
     handouts/student/NN_name.html     .pdf   .ipynb (no outputs, to hand out)
     handouts/manifest.json            what was built, times, exercise verdicts (read by tests)
 
+This script renders; it does not execute. The executions are the tests' (``tests/test_lessons.py``,
+one per edition and lesson, checked cell by cell as nbval does, with ``execute`` below): the
+instructor edition is the lesson's run on the stand-in GPU (``tests/fakegpu``; same numbers as the
+CPU, bit for bit; its banner says so), the student edition a run on the CPU. They leave the executed
+notebooks in ``outputs/lessons/``; a notebook older than its lesson is refused.
+
 Nothing is fetched from the internet: lessons run on the "dl-course" kernel with ``notebooks/``
 as the working directory; formulas are typeset by a local MathJax 3 copy (PyPI
 ``django-static-mathjax``) in headless Chromium and saved as SVG, so the HTML needs no script
@@ -21,8 +27,8 @@ and no CDN; Korean text uses the system's Nanum fonts (Debian ``fonts-nanum``), 
 embeds into the PDF. Outputs are scrubbed of the build machine's paths (course folder → ``<과정 폴더>``,
 home → ``~``) and of symbols the fonts lack (✅ → ✔).
 
-    .venv/bin/python scripts/handouts.py                    # every lesson (~2 runs of each)
-    .venv/bin/python scripts/handouts.py --lessons 04 05    # just these (fast, while writing)
+    make handouts                      # runs tests/test_lessons.py, then this script
+    make handouts LESSONS="04 05"      # just these (fast, while writing)
 """
 from __future__ import annotations
 
@@ -54,7 +60,7 @@ ROOT_MARKER = "<과정 폴더>"
 # Symbols lessons print that Korean fonts lack, replaced by ones DejaVu Sans has.
 SYMBOLS = {"✅": "✔", "✔️": "✔", "❌": "✘", "⚠️": "⚠", "🎉": "★", "👉": "→"}
 SOLUTION_TAG = "solution"
-CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.\d+)["']""")
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.M?\d+)["']""")
 EDITIONS = ("instructor", "student")
 EDITION_NAMES = {"instructor": "강사용", "student": "학생용"}
 
@@ -188,26 +194,73 @@ def verdicts(nb) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- execution
 
-def execute(nb, timeout: int = 900) -> tuple[float, float | None, float | None]:
+# nbval's cell markers (comment on the cell's first lines, or a cell tag), honoured as nbval does.
+_SKIP = ("NBVAL_SKIP", "nbval-skip")
+_RAISES = ("NBVAL_RAISES_EXCEPTION", "nbval-raises-exception", "raises-exception")
+_COMPARES = ("NBVAL_CHECK_OUTPUT", "nbval-check-output")
+
+
+class CellFailed(Exception):
+    """A lesson's cell failed (the message names the lesson, the cell and the error)."""
+
+
+def _marked(cell, markers) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return any(m in tags or f"# {m}" in cell.source for m in markers)
+
+
+def cell_label(nb, index: int) -> str:
+    """``cell 12 (code cell 7: first line)``: how a failure names the cell, as nbval numbers it too."""
+    code = sum(1 for c in nb.cells[:index] if c.cell_type == "code")
+    first = next((line for line in nb.cells[index].source.splitlines() if line.strip()), "")[:70]
+    return f"cell {index} (code cell {code}: {first!r})"
+
+
+def execute(nb, timeout: int = 900, *, env: dict | None = None, name: str = "",
+            after=None) -> tuple[float, float | None, float | None]:
     """Run ``nb`` in place on the course kernel (cwd ``notebooks/``); wall s, kernel CPU s, peak RSS MiB.
 
-    Raises ``nbclient.exceptions.CellExecutionError`` when a cell fails (a failing check included).
+    The check is nbval's (``pytest --nbval-lax``): every code cell runs in order, outputs are
+    not compared, and any error fails (unless the cell is marked ``NBVAL_RAISES_EXCEPTION``;
+    ``NBVAL_SKIP`` cells are not run). A failure raises ``CellFailed`` naming the lesson
+    (``name``) and the cell. ``env``: the kernel's environment (default: this process's).
+    ``after(client)`` runs in the same kernel once every cell has run, before it shuts down.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
+    compared = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _marked(c, _COMPARES)]
+    if compared:
+        raise CellFailed(f"{name}: NBVAL_CHECK_OUTPUT in cells {compared}: output comparison is not supported")
     client = NotebookClient(nb, kernel_name=KERNEL, timeout=timeout, allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     stats: dict[str, float | None] = {"cpu": None, "rss": None}
     start = time.perf_counter()
     client.reset_execution_trackers()
-    with client.setup_kernel():
+    with client.setup_kernel(**({"env": env} if env is not None else {})):
         pid = getattr(client.km.provisioner, "pid", None)
         try:
             for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index)
+                if cell.cell_type != "code" or _marked(cell, _SKIP):
+                    continue
+                raises = _marked(cell, _RAISES)
+                try:
+                    client.execute_cell(cell, index)
+                except CellExecutionError as error:
+                    if not raises:
+                        raise CellFailed(f"{name}: {cell_label(nb, index)} failed: {error.ename}: "
+                                         f"{str(error.evalue)[:800]}") from None
+                    continue
+                except Exception as error:  # timeout, dead kernel
+                    raise CellFailed(f"{name}: {cell_label(nb, index)}: {type(error).__name__}: {error}") from None
+                if raises and not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                    raise CellFailed(f"{name}: {cell_label(nb, index)} is marked to raise and did not")
+            seconds = time.perf_counter() - start
+            if after is not None:
+                after(client)
         finally:
             stats.update(_kernel_usage(pid))
-    return time.perf_counter() - start, stats["cpu"], stats["rss"]
+    return seconds, stats["cpu"], stats["rss"]
 
 
 def _kernel_usage(pid: int | None) -> dict[str, float | None]:
@@ -316,7 +369,7 @@ def index_page(lessons: list[Lesson], built: str) -> str:
                              f'<a href="{edition.html}">HTML</a> · <a href="{edition.pdf}">PDF</a>')
         if lesson.student_notebook:
             links.append(f'<a href="{lesson.student_notebook}">학생용 노트북(.ipynb)</a>')
-        run = lesson.editions.get("instructor")
+        run = lesson.editions.get("student")  # executed on the CPU (the instructor edition: on the stand-in GPU)
         seconds = f"CPU 실행 {_minutes(run.seconds)}" if run else ""
         memory = f" · 최대 메모리 {run.peak_rss_mib / 1024:.1f} GiB" if run and run.peak_rss_mib else ""
         items.append(f"""
@@ -369,8 +422,61 @@ def index_page(lessons: list[Lesson], built: str) -> str:
 
 # ----------------------------------------------------------------------------- build
 
-def build(paths: list[Path], out: Path) -> list[Lesson]:
-    """Build both editions of each lesson into ``out``; the home page and manifest after each lesson."""
+EXECUTED = ROOT / "outputs" / "lessons"
+"""Where the lesson runs of the tests (``tests/test_lessons.py``) leave the executed editions:
+``EXECUTED/<edition>/NN_name.ipynb``, each with ``metadata["course_run"]`` (how and where it ran)."""
+
+STAND_IN = "fakegpu"
+
+
+def edition_notebook(master, key: str):
+    """The notebook an edition executes: the lesson without outputs (instructor), or without its
+    solution cells too (student)."""
+    return clean(master) if key == "instructor" else student_edition(master)
+
+
+def stand_in_note(run: dict) -> str:
+    """The banner line of an edition executed on the stand-in GPU (tests/fakegpu)."""
+    if run.get("device") != STAND_IN:
+        return ""
+    return (" · 이 판은 GPU 경로를 시험하는 대역 장치 <code>fakegpu</code>(tests/fakegpu)에서 실행했습니다: "
+            "계산은 CPU 커널이 하므로 숫자는 CPU 실행과 비트 단위로 같고, 장치 이름이 fakegpu로 보이며 "
+            "잰 시간은 CPU보다 깁니다 (CPU 시간: 학생용 판, 강의 자료 목록)")
+
+
+def render_lessons(paths: list[Path], out: Path, executed: Path) -> list[Lesson]:
+    """Render both editions of each lesson from ``executed`` into ``out`` with one Chromium."""
+    rendered = []
+    with Renderer() as renderer:
+        for path in paths:
+            master = nbformat.read(path, as_version=4)
+            lesson = Lesson(number=path.name[:2], name=path.stem, title=title_of(master), goals=learning_goals(master))
+            nbformat.write(student_edition(master), out / "student" / f"{path.stem}.ipynb")
+            lesson.student_notebook = f"student/{path.stem}.ipynb"
+            for key in EDITIONS:
+                nb = nbformat.read(executed / key / path.name, as_version=4)
+                run = nb.metadata.pop("course_run", {})
+                expected = edition_notebook(master, key)
+                if [c.source for c in nb.cells] != [c.source for c in expected.cells]:
+                    raise SystemExit(f"{executed / key / path.name}: {path.name}보다 오래된 실행입니다. "
+                                     "다시 실행하세요: make handouts")
+                scrub(nb)
+                banner = (f"{EDITION_NAMES[key]} · {html.escape(lesson.title)} · "
+                          f'<a href="../index.html">강의 자료 목록</a>{stand_in_note(run)}')
+                html_rel, pdf_rel = f"{key}/{path.stem}.html", f"{key}/{path.stem}.pdf"
+                renderer.render(to_html(nb, banner), out / html_rel, out / pdf_rel)
+                lesson.editions[key] = Edition(html=html_rel, pdf=pdf_rel, seconds=run.get("seconds"),
+                                               cpu_seconds=run.get("cpu_seconds"), peak_rss_mib=run.get("peak_rss_mib"),
+                                               checks=verdicts(nb))
+                print(f"[{lesson.number}] {EDITION_NAMES[key]}: 확인 {lesson.editions[key].checks}", flush=True)
+            rendered.append(lesson)
+    return rendered
+
+
+def build(paths: list[Path], out: Path, executed: Path = EXECUTED, jobs: int = 1) -> list[Lesson]:
+    """Render both editions of each lesson from ``executed`` into ``out`` (nothing is executed
+    here: ``tests/test_lessons.py`` ran and checked them), ``jobs`` Chromiums side by side; then
+    the home page and manifest."""
     for key in EDITIONS:
         (out / key).mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
@@ -380,46 +486,41 @@ def build(paths: list[Path], out: Path) -> list[Lesson]:
             item["editions"] = {k: Edition(**v) for k, v in item["editions"].items()}
             previous[item["number"]] = Lesson(**item)
     lessons: dict[str, Lesson] = {n: l for n, l in previous.items() if (out / "instructor" / f"{l.name}.html").exists()}
+    missing = [executed / key / p.name for p in paths for key in EDITIONS if not (executed / key / p.name).exists()]
+    if missing:
+        raise SystemExit(f"실행된 레슨이 없습니다: {', '.join(str(m) for m in missing[:4])} ... "
+                         "먼저 실행하세요: make handouts (또는 make test)")
+    groups = [paths[i::jobs] for i in range(min(jobs, len(paths)))]
+    if len(groups) > 1:  # one process and one Chromium per group (fork: nothing is started yet)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
+            rendered = [l for group in pool.map(render_lessons, groups, [out] * len(groups),
+                                                [executed] * len(groups)) for l in group]
+    else:
+        rendered = render_lessons(paths, out, executed)
+    lessons.update({lesson.number: lesson for lesson in rendered})
+    ordered = [lessons[n] for n in sorted(lessons)]
     built = time.strftime("%Y-%m-%d")
-    with Renderer() as renderer:
-        for path in paths:
-            master = nbformat.read(path, as_version=4)
-            lesson = Lesson(number=path.name[:2], name=path.stem, title=title_of(master), goals=learning_goals(master))
-            student_nb = student_edition(master)
-            nbformat.write(student_nb, out / "student" / f"{path.stem}.ipynb")
-            lesson.student_notebook = f"student/{path.stem}.ipynb"
-            for key, nb in (("instructor", clean(master)), ("student", student_nb)):
-                print(f"[{lesson.number}] {EDITION_NAMES[key]} 실행 중 ...", flush=True)
-                nb = copy.deepcopy(nb)
-                try:
-                    seconds, cpu, rss = execute(nb)
-                except Exception as error:  # CellExecutionError, timeout, dead kernel
-                    raise SystemExit(f"{path.relative_to(ROOT)} ({EDITION_NAMES[key]}): 실행 중 오류\n{error}") from None
-                scrub(nb)
-                banner = (f"{EDITION_NAMES[key]} · {html.escape(lesson.title)} · "
-                          f'<a href="../index.html">강의 자료 목록</a>')
-                html_rel, pdf_rel = f"{key}/{path.stem}.html", f"{key}/{path.stem}.pdf"
-                renderer.render(to_html(nb, banner), out / html_rel, out / pdf_rel)
-                lesson.editions[key] = Edition(html=html_rel, pdf=pdf_rel, seconds=round(seconds, 1),
-                                               cpu_seconds=cpu, peak_rss_mib=rss, checks=verdicts(nb))
-                print(f"[{lesson.number}] {EDITION_NAMES[key]}: {seconds:.0f} s, 확인 {lesson.editions[key].checks}",
-                      flush=True)
-            lessons[lesson.number] = lesson
-            ordered = [lessons[n] for n in sorted(lessons)]
-            (out / "index.html").write_text(index_page(ordered, built), encoding="utf-8")
-            manifest_path.write_text(json.dumps({"built": built, "lessons": [asdict(l) for l in ordered]},
-                                                ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return [lessons[n] for n in sorted(lessons)]
+    (out / "index.html").write_text(index_page(ordered, built), encoding="utf-8")
+    manifest_path.write_text(json.dumps({"built": built, "lessons": [asdict(l) for l in ordered]},
+                                        ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return ordered
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="학생용·강사용 판(HTML, PDF)과 강의 홈페이지를 만듭니다.")
     parser.add_argument("--lessons", nargs="+", metavar="NN", help="these lessons only (e.g. 04 05)")
     parser.add_argument("--out", type=Path, default=ROOT / "handouts", help="output folder (default handouts/)")
+    parser.add_argument("--executed", type=Path, default=EXECUTED,
+                        help="the executed editions (default outputs/lessons/, written by tests/test_lessons.py)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="Chromiums side by side (default: 2, or 1 on a 1-core machine)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     start = time.perf_counter()
-    lessons = build(lesson_paths(args.lessons), args.out)
+    lessons = build(lesson_paths(args.lessons), args.out, args.executed, jobs=args.jobs)
     print(f"{len(lessons)}개 레슨, {time.perf_counter() - start:.0f} s → {args.out / 'index.html'}")
     return 0
 

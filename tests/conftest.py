@@ -53,3 +53,34 @@ class TinyNet(nn.Module):
 def tiny_net():
     torch.manual_seed(0)
     return TinyNet()
+
+
+# ----------------------------------------------------------------------------- make test plumbing
+
+# Longest first, so that two workers (pytest -n 2) finish together: CPU seconds of each lesson.
+_LESSON_COST = {"03": 75, "02": 40, "07": 25, "01": 20, "08": 12, "06": 9, "04": 6, "05": 6}
+
+
+def pytest_configure(config):
+    """With ``COURSE_KERNEL_LOG`` set (make test), every kernel the tests start logs its cells
+    (tests/kernel_log.py, installed as an IPython start-up file; tests/test_run_count.py reads it)."""
+    import shutil
+    from pathlib import Path
+
+    log = os.environ.get("COURSE_KERNEL_LOG")
+    if log and not os.environ.get("PYTEST_XDIST_WORKER"):
+        ipython_dir = Path(log).resolve().parent / "ipython"
+        startup = ipython_dir / "profile_default" / "startup"
+        startup.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(__file__).with_name("kernel_log.py"), startup / "00_course_kernel_log.py")
+        os.environ["IPYTHONDIR"] = str(ipython_dir)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The lesson runs first, the longest first (the unit tests fill the gaps)."""
+    def cost(item):
+        if getattr(item.module, "__name__", "") == "test_lessons" and hasattr(item, "callspec") and "path" in item.callspec.params:
+            lesson = item.callspec.params["path"].name[:2]
+            return (0, -_LESSON_COST.get(lesson, 30), item.name.startswith("test_student"))
+        return (1, 0, False)
+    items.sort(key=cost)

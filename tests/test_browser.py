@@ -5,6 +5,10 @@ headless Chromium (Debian's ``chromium``, driven by Playwright; nothing download
 the course kernel "Python (dl-course)" is the one in use, runs the lesson's first code cell
 (the environment check), reads its output from the page, saves a screenshot under
 ``outputs/screenshots/`` and stops the server it started.
+
+It runs only that first cell, which every lesson shares: it executes no lesson, and
+``tests/test_run_count.py`` (which counts kernels that ran a cell only one lesson has) counts it
+for none.
 """
 from __future__ import annotations
 
@@ -21,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from lesson_runs import load_handouts
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "05_logsoftmax.ipynb"  # small and fast; its first cell is the shared environment check
 SCREENSHOTS = ROOT / "outputs" / "screenshots"
-CHROMIUM = os.environ.get("COURSE_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM, CHROMIUM_ARGS = load_handouts().CHROMIUM, load_handouts().CHROMIUM_ARGS  # one definition
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
 

@@ -7,18 +7,18 @@ built (``handouts/``); they skip when it is missing, unless ``COURSE_REQUIRE_HAN
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import os
 import re
 import tempfile
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from lesson_runs import load_handouts, selected
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("COURSE_HANDOUTS_DIR", ROOT / "handouts"))
@@ -30,10 +30,7 @@ CDN = re.compile(r"cdnjs\.|jsdelivr\.|unpkg\.com|googleapis\.com|cloudflare\.com
                  rf"|(?:src|href)\s*=\s*[\"']?{_REMOTE}|@import\s+url\(\s*[\"']?{_REMOTE}")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
-_spec = importlib.util.spec_from_file_location("handouts", ROOT / "scripts" / "handouts.py")
-handouts = importlib.util.module_from_spec(_spec)
-sys.modules["handouts"] = handouts  # dataclasses look their module up
-_spec.loader.exec_module(handouts)
+handouts = load_handouts()
 
 
 def _nb(cells):
@@ -92,6 +89,27 @@ def test_home_page_links_are_relative_and_offline():
     assert not CDN.search(page) and "<script" not in page
 
 
+def test_execute_checks_cell_by_cell_as_nbval_does():
+    """Outputs are not compared; any error fails and names the lesson and the cell; nbval's
+    NBVAL_SKIP and NBVAL_RAISES_EXCEPTION markers are honoured; the cells after a failure do not run."""
+    code = nbformat.v4.new_code_cell
+    nb = _nb([code("x = 1"), code("# NBVAL_SKIP\nraise SystemExit('a skipped cell ran')"),
+              code("# NBVAL_RAISES_EXCEPTION\n1 / 0"), code("print(x)"), code("assert x == 2, 'x is not 2'"),
+              code("print('after the failure')")])
+    with pytest.raises(handouts.CellFailed) as failed:
+        handouts.execute(nb, name="notebooks/99_t.ipynb", timeout=120)
+    assert str(failed.value).startswith('notebooks/99_t.ipynb: cell 4 (code cell 4: "assert x == 2')
+    assert "AssertionError: x is not 2" in str(failed.value)
+    assert not nb.cells[1].get("outputs") and nb.cells[3].outputs[0]["text"] == "1\n"
+    assert not nb.cells[5].get("outputs")
+
+
+def test_instructor_banner_says_when_the_stand_in_ran_it():
+    assert "fakegpu" in handouts.stand_in_note({"device": "fakegpu"}) and "비트 단위로 같" in handouts.stand_in_note(
+        {"device": "fakegpu"})
+    assert handouts.stand_in_note({"device": "cpu"}) == ""
+
+
 # ----------------------------------------------------------------------------- built editions
 
 def _manifest():
@@ -100,7 +118,11 @@ def _manifest():
         if os.environ.get("COURSE_REQUIRE_HANDOUTS") == "1":
             pytest.fail(f"{path} is missing: build the editions first (make handouts)")
         pytest.skip("handouts not built (make handouts, or make test)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if os.environ.get("COURSE_LESSONS", "").strip():  # make test LESSONS=05: that lesson's editions only
+        names = {p.stem for p in selected()}
+        manifest["lessons"] = [lesson for lesson in manifest["lessons"] if lesson["name"] in names]
+    return manifest
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +141,7 @@ def _text(page: str) -> str:
 def test_built_every_lesson_both_editions_and_home_page(manifest):
     built = {lesson["name"] for lesson in manifest["lessons"]}
     if os.environ.get("COURSE_REQUIRE_HANDOUTS") == "1":
-        assert built == {p.stem for p in LESSONS}
+        assert built == {p.stem for p in selected()}
     home = (OUT / "index.html").read_text(encoding="utf-8")
     for lesson in manifest["lessons"]:
         assert lesson["goals"], lesson["name"]

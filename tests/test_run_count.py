@@ -1,0 +1,78 @@
+"""No lesson is executed more than twice per ``make test`` (issue 19), counted from the kernels.
+
+Every kernel started during ``make test`` logs the cells it runs (``tests/kernel_log.py``,
+``COURSE_KERNEL_LOG``). A lesson counts as executed once per kernel that ran any code cell found
+in that lesson and in no other (so the shared first cell, the environment check, counts for
+none: the browser test, which runs only that cell in JupyterLab, executes no lesson). The mutation
+tests run in the instructor run's kernel and add nothing. ``make test`` runs this file last, with
+``COURSE_REQUIRE_HANDOUTS=1``: then each lesson of the run must have been executed exactly twice
+(instructor and student edition), which also proves the log works.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lesson_runs import LESSONS, selected
+
+MAX_RUNS = 2
+
+
+def _sha1(source: str) -> str:
+    return hashlib.sha1(source.strip().encode()).hexdigest()
+
+
+def distinctive_cells(paths: list[Path]) -> dict[str, str]:
+    """sha1 of a code cell's source -> the lesson it belongs to, for cells only one lesson has."""
+    owners: dict[str, set[str]] = collections.defaultdict(set)
+    for path in paths:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.source.strip():
+                owners[_sha1(cell.source)].add(path.name[:2])
+    return {sha: next(iter(lessons)) for sha, lessons in owners.items() if len(lessons) == 1}
+
+
+def executions(records: list[dict], cells: dict[str, str]) -> dict[str, int]:
+    """Lesson -> how many kernels ran at least one of its distinctive cells."""
+    kernels: dict[str, set[int]] = collections.defaultdict(set)
+    for record in records:
+        lesson = cells.get(record["sha1"])
+        if lesson is not None:
+            kernels[lesson].add(record["pid"])
+    return {lesson: len(pids) for lesson, pids in sorted(kernels.items())}
+
+
+def test_counting_kernels_not_cells():
+    """Two cells of one kernel are one execution; the shared first cell counts for no lesson."""
+    a, b = LESSONS[0], LESSONS[1]
+    cells = distinctive_cells([a, b])
+    code = [c.source for c in nbformat.read(a, as_version=4).cells if c.cell_type == "code"]
+    mine = [s for s in code if _sha1(s) in cells]
+    shared = [s for s in code if _sha1(s) not in cells]
+    assert len(mine) >= 2 and shared, "expected distinctive cells and the shared first cell"
+    records = ([{"pid": 1, "sha1": _sha1(s)} for s in mine] + [{"pid": 2, "sha1": _sha1(mine[0])}]
+               + [{"pid": 3, "sha1": _sha1(shared[0])}])
+    assert executions(records, cells) == {a.name[:2]: 2}
+    records.append({"pid": 4, "sha1": _sha1(mine[-1])})
+    assert executions(records, cells)[a.name[:2]] == 3  # a third run is seen
+
+
+def test_no_lesson_executed_more_than_twice():
+    log = os.environ.get("COURSE_KERNEL_LOG")
+    required = os.environ.get("COURSE_REQUIRE_HANDOUTS") == "1"
+    if not log or not Path(log).exists():
+        if required:
+            pytest.fail(f"no kernel log {log!r}: make test sets COURSE_KERNEL_LOG (tests/kernel_log.py)")
+        pytest.skip("no kernel log (make test writes one)")
+    records = [json.loads(line) for line in Path(log).read_text(encoding="utf-8").splitlines() if line.strip()]
+    counts = executions(records, distinctive_cells(LESSONS))
+    assert all(n <= MAX_RUNS for n in counts.values()), f"lessons executed more than {MAX_RUNS} times: {counts}"
+    if required:
+        assert counts == {p.name[:2]: MAX_RUNS for p in selected()}, \
+            f"expected each lesson of this run executed exactly twice (instructor, student): {counts}"
