@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers.errors import CourseValueError
+
 ArrayLike = Any
 """Labels, predictions or scores: a list, a NumPy array or a (CPU or GPU) tensor."""
 
@@ -28,7 +30,8 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tup
     and behaves at 0 % and 100 %, unlike ``p ± z·sqrt(p(1-p)/n)``.
     """
     if total <= 0 or not 0 <= correct <= total:
-        raise ValueError(f"need 0 <= correct <= total and total > 0, got {correct}/{total}")
+        raise CourseValueError(f"accuracy_interval({correct}, {total}): 맞힌 수는 0 이상 전체 이하, 전체는 1 이상이어야 "
+                               "합니다.\n해결: 예) accuracy_interval(int((preds == labels).sum()), len(labels))")
     from statistics import NormalDist
 
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
@@ -57,7 +60,8 @@ def _as_numpy(x: ArrayLike) -> np.ndarray:
 def _binary(y_true: ArrayLike) -> np.ndarray:
     y = _as_numpy(y_true).astype(int).ravel()
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be 0 (negative) or 1 (positive), got {sorted(set(y.tolist()))}")
+        raise CourseValueError(f"이진 지표의 레이블은 0(음성) 또는 1(양성)이어야 하는데 {sorted(set(y.tolist()))} 가 "
+                               "있습니다.\n해결: 양성 클래스를 1로 바꾸세요, 예) (labels == 양성_번호).long()")
     return y
 
 
@@ -71,7 +75,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int = 2)
     t = _as_numpy(y_true).astype(int).ravel()
     p = _as_numpy(y_pred).astype(int).ravel()
     if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred differ in length: {t.shape} vs {p.shape}")
+        raise CourseValueError(f"y_true와 y_pred의 길이가 다릅니다: {t.shape} 대 {p.shape}.\n"
+                               "해결: 같은 샘플들의 정답과 예측을 같은 순서로 넘기세요(예: predict(model, loader)의 결과).")
     m = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(m, (t, p), 1)
     return m
@@ -105,10 +110,12 @@ def roc_curve(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndar
     y = _binary(y_true)
     s = _as_numpy(scores).astype(float).ravel()
     if y.shape != s.shape:
-        raise ValueError(f"y_true and scores differ in length: {y.shape} vs {s.shape}")
+        raise CourseValueError(f"y_true와 scores의 길이가 다릅니다: {y.shape} 대 {s.shape}.\n"
+                               "해결: 같은 샘플들의 정답과 양성 확률(예: probs[:, 1])을 같은 순서로 넘기세요.")
     n_pos, n_neg = int(y.sum()), int((1 - y).sum())
     if n_pos == 0 or n_neg == 0:
-        raise ValueError("an ROC curve needs at least one positive and one negative example")
+        raise CourseValueError("ROC 곡선에는 양성과 음성 예가 적어도 하나씩 있어야 합니다.\n"
+                               "해결: 두 클래스가 모두 들어 있는 분할(검증 또는 테스트)로 계산하세요.")
     thresholds = np.concatenate([[np.inf], np.unique(s)[::-1]])
     tpr = np.array([(s[y == 1] >= t).sum() / n_pos for t in thresholds])
     fpr = np.array([(s[y == 0] >= t).sum() / n_neg for t in thresholds])
@@ -153,3 +160,72 @@ def threshold_from_validation(y_val: ArrayLike, scores_val: ArrayLike, min_sensi
         return float("inf")
     lower = thr[best + 1] if best + 1 < len(thr) else thr[best] - 1.0
     return float((thr[best] + lower) / 2)
+
+
+# --------------------------------------------------------------------------- intervals for AUC gaps
+# Slices of one brain are not independent patients: neighbouring slices look alike. A bootstrap
+# that redraws single slices pretends they are and gives too narrow an interval. Redrawing whole
+# groups (a block of neighbouring slices, or a brain when there are many) keeps that dependence.
+
+def group_bootstrap_counts(groups: ArrayLike, n_boot: int = 2000, seed: int = 0,
+                           y_true: ArrayLike | None = None) -> np.ndarray:
+    """How often each sample is drawn in ``n_boot`` resamples of whole groups, shape ``(n_boot, n)``.
+
+    Each resample draws as many groups as there are, with replacement; every sample of a
+    drawn group comes along. With ``y_true`` a resample without a positive or without a
+    negative is drawn again (an AUC needs both).
+
+    >>> group_bootstrap_counts([0, 0, 1], n_boot=2, seed=0).shape
+    (2, 3)
+    """
+    _, g = np.unique(_as_numpy(groups).ravel(), return_inverse=True)
+    n_groups = int(g.max()) + 1
+    y = None if y_true is None else _binary(y_true)
+    rng = np.random.default_rng(seed)
+    rows: list[np.ndarray] = []
+    while len(rows) < n_boot:
+        counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[g]
+        if y is None or ((counts * y).sum() > 0 and (counts * (1 - y)).sum() > 0):
+            rows.append(counts)
+    return np.array(rows, dtype=float)
+
+
+def weighted_roc_auc(y_true: ArrayLike, scores: ArrayLike, weights: np.ndarray) -> np.ndarray:
+    """``roc_auc`` for each row of ``weights`` (sample ``i`` counted ``weights[b, i]`` times).
+
+    With a row of ones it equals ``roc_auc(y_true, scores)``: the weighted share of
+    (positive, negative) pairs ranked right, ties counting one half.
+    """
+    y = _binary(y_true)
+    s = _as_numpy(scores).astype(float).ravel()
+    w = np.atleast_2d(np.asarray(weights, dtype=float))
+    pos, neg = y == 1, y == 0
+    right = (s[pos][:, None] > s[neg][None, :]) + 0.5 * (s[pos][:, None] == s[neg][None, :])
+    wp, wn = w[:, pos], w[:, neg]
+    return np.einsum("bi,ij,bj->b", wp, right, wn) / (wp.sum(1) * wn.sum(1))
+
+
+def auc_difference_interval(y_true: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike, groups: ArrayLike,
+                            n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
+                            ) -> tuple[float, float, float]:
+    """``(AUC_a - AUC_b, low, high)``: the gap and its paired group-bootstrap percentile interval.
+
+    Both models are scored on the same resamples (paired), so what the two share cancels.
+    An interval that contains 0 means these data cannot tell the two apart.
+
+    >>> auc_difference_interval(y, s_scratch, s_fe, groups=slice_block)   # doctest: +SKIP
+    """
+    w = group_bootstrap_counts(groups, n_boot, seed, y_true)
+    gaps = weighted_roc_auc(y_true, scores_a, w) - weighted_roc_auc(y_true, scores_b, w)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(gaps, [tail, 100 - tail])
+    return roc_auc(y_true, scores_a) - roc_auc(y_true, scores_b), float(low), float(high)
+
+
+def auc_interval(y_true: ArrayLike, scores: ArrayLike, groups: ArrayLike, n_boot: int = 2000,
+                 confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """``(AUC, low, high)`` with a group-bootstrap percentile interval (see ``auc_difference_interval``)."""
+    w = group_bootstrap_counts(groups, n_boot, seed, y_true)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(weighted_roc_auc(y_true, scores, w), [tail, 100 - tail])
+    return roc_auc(y_true, scores), float(low), float(high)

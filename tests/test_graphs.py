@@ -138,14 +138,31 @@ def test_lesson08_exercise_checks_accept_the_answer_and_catch_common_mistakes():
 
     from helpers.exercises import NOT_SOLVED, PASSED, ExerciseFailed, check
 
-    a = adjacency_matrix([(0, 1), (1, 2), (2, 3), (3, 4)], 5)
-    assert check("08.1", normalized_adjacency(a)) == PASSED
-    assert check("08.1", None) == NOT_SOLVED
-    for wrong, hint in ((normalized_adjacency(a, self_loops=False), "자기 루프"),
-                        (add_self_loops(a) / add_self_loops(a).sum(1, keepdim=True), "행 정규화"),
-                        (torch.zeros(4, 4), "모양")):
+    def gcn_layer(a, h, w, *, self_loops=True, norm="sym"):
+        a_tilde = a + torch.eye(len(a)) if self_loops else a
+        if norm == "row":
+            return torch.relu(a_tilde / a_tilde.sum(1, keepdim=True) @ h @ w)
+        return torch.relu(normalized_adjacency(a, self_loops=self_loops).nan_to_num() @ h @ w)
+
+    assert check("08.M1", gcn_layer) == PASSED
+    assert check("08.M1", None) == NOT_SOLVED
+    for wrong, hint in ((lambda a, h, w: gcn_layer(a, h, w, self_loops=False), "자기 루프"),
+                        (lambda a, h, w: gcn_layer(a, h, w, norm="row"), "행 정규화"),
+                        (gcn_layer(torch.eye(4), torch.ones(4, 2), torch.ones(2, 2)), "함수")):
         with pytest.raises(ExerciseFailed, match=hint):
-            check("08.1", wrong)
+            check("08.M1", wrong)
+
+    def gcn_propagate(edge_index, h, *, normalise=True):
+        n = len(h)
+        loops = torch.arange(n).repeat(2, 1)
+        src, dst = torch.cat([edge_index, loops], dim=1)
+        degree = torch.zeros(n).index_add_(0, dst, torch.ones(len(dst)))
+        coef = degree[src].rsqrt() * degree[dst].rsqrt() if normalise else torch.ones(len(src))
+        return torch.zeros_like(h).index_add_(0, dst, h[src] * coef[:, None])
+
+    assert check("08.1", gcn_propagate) == PASSED
+    with pytest.raises(ExerciseFailed, match="정규화 계수"):
+        check("08.1", lambda e, h: gcn_propagate(e, h, normalise=False))
 
     graph = nx.karate_club_graph()
     two_hop = set(nx.single_source_shortest_path_length(graph, 16, cutoff=2))

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d)\.(\d+)["']\s*,\s*(\w+)""")
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d)\.(M?\d+)["']\s*,\s*(\w+)""")  # NN.k or NN.Mk
 STUDENT_ANSWER = re.compile(r"^(answer_\w+)\s*=\s*None\b", re.M)
 
 
@@ -79,17 +79,25 @@ def lesson_problems(name: str, nb: dict) -> list[str]:
 
 def exercise_problems(name: str, cells: list[dict]) -> list[str]:
     """Each exercise is four cells: task (markdown), student cell (``answer_k = None``), solution
-    (tagged ``solution``), check cell (``check("NN.k", answer_k, ...)``); ids NN.1, NN.2, ... in order."""
+    (tagged ``solution``), check cell (``check("NN.k", answer_k, ...)``); ids NN.1, NN.2, ... in order.
+    A core-mechanism cell ("직접 구현") has the same four cells with ids NN.M1, NN.M2, ...
+    (``answer_m1 = None``), numbered on their own. How many of each a lesson needs is
+    tests/test_lesson_design.py's concern."""
     lesson = name[:2]
     problems: list[str] = []
     solutions = [i for i, c in enumerate(cells) if "solution" in _tags(c)]
-    if not 1 <= len(solutions) <= 3:
-        problems.append(f"one to three exercises, each with a solution cell (found {len(solutions)})")
+    if not solutions:
+        problems.append("at least one exercise with a solution cell (found none)")
     previous_check = -1
-    for number, i in enumerate(solutions, start=1):
-        where = f"exercise {lesson}.{number} (cell {i})"
+    numbers = {"": 0, "M": 0}
+    for i in solutions:
         student = cells[i - 1] if i >= 1 else None
         check = cells[i + 1] if i + 1 < len(cells) else None
+        calls = CHECK_CALL.findall(_src(check)) if check and check["cell_type"] == "code" else []
+        kind = "M" if calls and calls[0][1].startswith("M") else ""
+        numbers[kind] += 1
+        number = f"{kind}{numbers[kind]}"
+        where = f"{'mechanism' if kind else 'exercise'} {lesson}.{number} (cell {i})"
         if cells[i]["cell_type"] != "code":
             problems.append(f"{where}: the solution cell must be a code cell")
         if student is None or student["cell_type"] != "code" or "solution" in _tags(student):
@@ -97,14 +105,13 @@ def exercise_problems(name: str, cells: list[dict]) -> list[str]:
             continue
         answers = STUDENT_ANSWER.findall(_src(student))
         if not answers:
-            problems.append(f"{where}: the student cell sets `answer_{number} = None  # TODO ...`")
-        calls = CHECK_CALL.findall(_src(check)) if check and check["cell_type"] == "code" else []
+            problems.append(f"{where}: the student cell sets `answer_{number.lower()} = None  # TODO ...`")
         if not calls:
-            problems.append(f'{where}: a check cell `check("{lesson}.{number}", answer_{number}, ...)` '
+            problems.append(f'{where}: a check cell `check("{lesson}.{number}", answer_{number.lower()}, ...)` '
                             "must come right after the solution")
         else:
             lesson_id, k, variable = calls[0]
-            if (lesson_id, int(k)) != (lesson, number):
+            if (lesson_id, k) != (lesson, number):
                 problems.append(f'{where}: the check cell checks "{lesson_id}.{k}", expected "{lesson}.{number}"')
             if answers and variable not in answers:
                 problems.append(f"{where}: the check cell passes {variable}, the student cell sets {answers}")
@@ -172,6 +179,15 @@ def test_the_shape_checks_can_fail():
     with_outputs = json.loads(json.dumps(good))
     with_outputs["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
     assert "outputs must not be committed" in lesson_problems("99_t.ipynb", with_outputs)
+    mechanism = [{"cell_type": "markdown", "metadata": {}, "source": "직접 구현"},
+                 {"cell_type": "code", "metadata": {}, "source": "answer_m1 = None  # TODO", "outputs": []},
+                 {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "answer_m1 = f", "outputs": []},
+                 {"cell_type": "code", "metadata": {}, "source": 'check("99.M1", answer_m1)', "outputs": []}]
+    with_mechanism = json.loads(json.dumps(good))
+    with_mechanism["cells"][1:1] = mechanism                     # a mechanism before exercise 99.1: numbered apart
+    assert lesson_problems("99_t.ipynb", with_mechanism) == []
+    with_mechanism["cells"][4]["source"] = 'check("99.M2", answer_m1)'
+    assert any('expected "99.M1"' in p for p in lesson_problems("99_t.ipynb", with_mechanism))
 
 
 # ----------------------------------------------------------------------------- git and saved lessons
