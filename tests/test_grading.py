@@ -27,8 +27,11 @@ from helpers.grading import FAILED, grade, plan, sandbox
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "05"
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(),
-                                reason="needs bubblewrap (sudo apt-get install bubblewrap; .ci/run installs it)")
+# One worker grades once for every test here (make test runs pytest -n 2 --dist loadgroup): the module
+# fixture would otherwise run in both workers, twice the CPU, each seeing the other's temporary folder.
+pytestmark = [pytest.mark.skipif(not sandbox.bwrap_works(),
+                                 reason="needs bubblewrap (sudo apt-get install bubblewrap; .ci/run installs it)"),
+              pytest.mark.xdist_group("grading")]
 
 
 def _lesson() -> dict:

@@ -117,6 +117,10 @@ def list_and_numpy_indices_work_as_on_cuda():
     assert x[:, [0, 2]].cpu().tolist() == [[0.0, 2.0], [6.0, 8.0]]
     assert x[0, np.array([5, 4])].cpu().tolist() == [5.0, 4.0]
     assert x[:, [True, False, True, False, False, False]].shape == (2, 2)
+    assert x[:, []].shape == (2, 0)
+    z = x.clone()
+    z[:, []] = 1.0
+    assert torch.equal(z.cpu(), x.cpu())
 
 
 @check

@@ -126,8 +126,15 @@ class DeviceTensor(torch.Tensor):
 def _index_on_cpu(index):
     if isinstance(index, tuple):
         return tuple(_index_on_cpu(i) for i in index)
-    if isinstance(index, (list, np.ndarray)):
-        return torch.as_tensor(np.asarray(index), device="cpu")
+    if isinstance(index, np.ndarray):
+        return torch.as_tensor(index, device="cpu")
+    if isinstance(index, list) and not any(isinstance(i, (torch.Tensor, slice)) or i is None or i is Ellipsis
+                                           for i in index):
+        array = np.asarray(index)
+        if array.size == 0:  # selects nothing, with an integer index as in PyTorch
+            return torch.empty(array.shape, dtype=torch.long)
+        if array.dtype.kind in "biu":  # (nested) lists of ints or bools
+            return torch.as_tensor(array, device="cpu")
     return index
 
 
