@@ -42,7 +42,7 @@ def git(repo: Path, *args: str) -> str:
 
 def _commit_all(repo: Path, message: str) -> None:
     git(repo, "add", "-A")
-    git(repo, "-c", "user.name=강사", "-c", "user.email=teacher@example.org", "commit", "-q", "-m", message)
+    git(repo, "-c", "user.name=강사", "-c", "user.email=teacher@example.org", "commit", "-q", "--allow-empty", "-m", message)
 
 
 @pytest.fixture

@@ -268,7 +268,12 @@ def grade_folder(lesson_number: str, submissions: Path, out: Path, options: Opti
             results = list(pool.map(lambda p: grade_one(p, lesson, lessons, ids, options, tmp_root), files))
     finally:
         if not keep:
-            shutil.rmtree(tmp_root, ignore_errors=True)
+            # a sandbox that was just killed may still be letting go of its files: retry for a few seconds
+            for _ in range(20):
+                shutil.rmtree(tmp_root, ignore_errors=True)
+                if not tmp_root.exists():
+                    break
+                time.sleep(0.5)
     isolation = "bubblewrap (읽기 전용 파일 시스템, 네트워크 없음)" if options.use_bwrap else \
         "bubblewrap 없음: 자원 제한과 네트워크 가드만 (README 참고)"
     report.write_all(out, lesson, ids, results, isolation=isolation, seconds=time.monotonic() - started)

@@ -73,15 +73,20 @@ def command(argv: list[str], workdir: Path, *, hide: list[Path], readable: list[
     args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     home = Path(os.path.expanduser("~")).resolve()
     hidden = [Path(p).resolve() for p in hide] + ([home] if home != Path("/") else [])
-    for folder in sorted(set(hidden), key=lambda p: len(p.parts)):
-        if folder.exists():
-            args += ["--tmpfs", str(folder)]
-    # what must stay visible although it lies in a hidden folder: the course, Python itself
+    hidden = sorted({p for p in hidden if p.exists()}, key=lambda p: len(p.parts))
+    for folder in hidden:
+        args += ["--tmpfs", str(folder)]
+    # what must stay visible although it lies in a hidden folder or in /tmp (a course cloned or a venv
+    # made under /tmp, as CI may do): the course, Python itself
     keep = {PROJECT_ROOT.resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
             Path(sys.executable).resolve().parent.parent}
-    for path in sorted(keep, key=lambda p: len(p.parts)):
-        if path.exists() and any(_inside(path, h) for h in hidden):
-            args += ["--ro-bind", str(path), str(path)]
+    rebound = [path for path in sorted(keep, key=lambda p: len(p.parts))
+               if path.exists() and any(_inside(path, h) for h in hidden + [Path("/tmp")])]
+    for path in rebound:
+        args += ["--ro-bind", str(path), str(path)]
+    for folder in hidden:  # a hidden folder inside a re-shown one (submissions kept in the course folder)
+        if any(_inside(folder, path) and folder != path for path in rebound):
+            args += ["--tmpfs", str(folder)]
     for path in readable:  # e.g. the answers the runner saved, for the checker
         args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir),
