@@ -195,17 +195,28 @@ def graded(tmp_path_factory):
                      plan.lesson_path(LESSON), ROOT / "pyproject.toml")
     before = _snapshot(*watched, files=watched_files)
     temp_before = set(os.listdir(tempfile.gettempdir()))
+    made: list[str] = []  # the grader's own temporary folders (another process may make its own meanwhile)
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        path = mkdtemp(*args, **kwargs)
+        made.append(path)
+        return path
     out = tmp / "out"
     options = grade.Options(cell_timeout=30, timeout=300, check_timeout=30,
                             limits=sandbox.Limits(memory_bytes=3 << 30, cpu_seconds=300))
+    tempfile.mkdtemp = recording_mkdtemp
     try:
         results = grade.grade_folder(LESSON, subs, out, options, jobs=len(os.sched_getaffinity(0)))
         after = _snapshot(*watched, files=watched_files)
         temp_after = set(os.listdir(tempfile.gettempdir()))
     finally:
+        tempfile.mkdtemp = mkdtemp
         shutil.rmtree(canary_disk, ignore_errors=True)
+    left = [p for p in made if os.path.exists(p)]
     yield {"results": {r.student: r for r in results}, "ids": ids, "out": out, "before": before, "after": after,
            "secret": secret, "temp_new": {n for n in temp_after - temp_before if n.startswith("course-grade-")},
+           "temp_left": left, "temp_made": made,
            "subs": subs}
 
 
@@ -291,4 +302,5 @@ def test_nothing_outside_the_temporary_folders_changed(graded):
     before, after = graded["before"], graded["after"]
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert not changed, sorted(changed)[:10]
-    assert not graded["temp_new"], "the grader's temporary folder is removed"
+    assert graded["temp_made"], "the grader made no temporary folder of its own?"
+    assert not graded["temp_left"], f"the grader's temporary folders are removed: {graded['temp_left']}"
