@@ -71,7 +71,7 @@ class History:
         mode = mode or default_mode(monitor)
         if mode not in ("min", "max"):
             raise CourseValueError(
-                f"mode={mode!r}: \"min\" 또는 \"max\"만 됩니다.\n해결: 손실은 \"min\", 정확도는 \"max\".")
+                f"mode는 \"min\" 또는 \"max\"만 됩니다 (받은 값: {mode!r}).\n해결: 손실은 \"min\", 정확도는 \"max\".")
         pick = min if mode == "min" else max
         i = values.index(pick(values))
         return self.epoch[i], values[i]

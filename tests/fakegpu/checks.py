@@ -191,7 +191,7 @@ def checkpoints_round_trip():
 
 @check
 def loading_onto_the_device_gives_device_tensors():
-    """``torch.load(map_location=device)`` gives device tensors, as ``map_location="cuda"`` does
+    """``torch.load(..., map_location=device, weights_only=True)`` gives device tensors, as ``map_location="cuda"`` does
     (CPU tensors here once hid a resume bug that crashes on a real GPU), with every form of
     ``map_location``; ``map_location="cpu"`` gives CPU tensors."""
     buffer = io.BytesIO()

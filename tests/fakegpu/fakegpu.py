@@ -11,7 +11,7 @@ backend). It behaves like a GPU in the ways that break lessons:
 - tensors on it say ``device(type='fakegpu', index=0)``; ``.to(device)``, ``device=device``
   factories, ``.cpu()``, ``.item()``, ``.tolist()``, autograd, optimisers, ``state_dict`` /
   ``load_state_dict``, ``torch.save`` / ``torch.load(..., weights_only=True)`` work as on CUDA:
-  ``torch.load(map_location=device)`` (a device, a string, a dict) gives *device* tensors, and
+  ``torch.load(..., map_location=device, weights_only=True)`` (a device, a string, a dict) gives *device* tensors, and
   a file saved from device tensors loads back onto the device unless ``map_location="cpu"``;
 - an operation that mixes a device tensor with a CPU tensor (other than a 0-dimensional
   scalar, which CUDA accepts too) raises CUDA's error, "Expected all tensors to be on the
