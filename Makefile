@@ -35,7 +35,9 @@ LESSONS ?=
 WORKERS ?= 2
 TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1 COURSE_LESSONS="$(LESSONS)" \
 	COURSE_KERNEL_LOG=$(CURDIR)/outputs/kernel_cells.jsonl
-PYTEST_N := $(PY) -m pytest -n $(WORKERS) --dist loadgroup
+# --dist load: no test relies on running beside another (xdist 3.8's `xdist_group` has no effect under
+# pytest 9; tests/test_run_count.py refuses it): a costly shared result is one test with subtests.
+PYTEST_N := $(PY) -m pytest -n $(WORKERS) --dist load
 # Not on the one-lesson path: tests of the whole course's plumbing, no lesson's content.
 WHOLE_COURSE := --ignore=tests/test_browser.py --ignore=tests/test_binder.py --ignore=tests/test_fakegpu.py \
 	--deselect tests/test_notebooks_structure.py::test_a_lesson_saved_with_outputs_keeps_the_tests_green_and_git_clean
@@ -128,7 +130,7 @@ FLOOR_SKIP  := --ignore=tests/test_browser.py --ignore=tests/test_handouts.py --
 floor: $(FLOOR_STAMP)
 	@mkdir -p outputs && rm -f outputs/netguard-floor.log
 	$(FLOOR_VENV)/bin/course-doctor
-	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(FLOOR_PY) -m pytest -n $(or $(WORKERS),2) --dist loadgroup tests $(FLOOR_SKIP)
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(FLOOR_PY) -m pytest -n $(or $(WORKERS),2) --dist load tests $(FLOOR_SKIP)
 	MPLBACKEND=Agg OMP_NUM_THREADS=1 PYTHONPATH=$(CURDIR)/tests/netguard \
 		COURSE_NETGUARD_LOG=$(CURDIR)/outputs/netguard-floor.log \
 		$(FLOOR_PY) -m pytest -n $(or $(WORKERS),2) --dist loadfile --nbval-lax --nbval-current-env --durations=0 notebooks

@@ -76,3 +76,14 @@ def test_no_lesson_executed_more_than_twice():
     if required:
         assert counts == {p.name[:2]: MAX_RUNS for p in selected()}, \
             f"expected each lesson of this run executed exactly twice (instructor, student): {counts}"
+
+
+def test_no_test_relies_on_xdist_groups():
+    """`make test` spreads tests over two workers (``--dist load``). pytest-xdist 3.8's ``xdist_group``
+    marks do nothing under pytest 9 (it renames ``item._nodeid``, which pytest 9 no longer reads), so
+    tests that share a costly module fixture through such a group each ran it once per worker: the
+    grading run took two workers for 2.5 minutes. One test with subtests runs it once anywhere."""
+    here = Path(__file__).resolve().parent
+    mark = "mark.xdist_" + "group"  # not spelled out, so this file does not find itself
+    users = [p.name for p in sorted(here.rglob("*.py")) if mark in p.read_text(encoding="utf-8")]
+    assert not users, f"{users}: {mark} has no effect here; make the shared work one test with subtests"

@@ -169,6 +169,58 @@ _METADATA = {
 }
 
 
+# Every operation's arguments and results, walked once per call: PyTorch's pytree costs more
+# than most small operations themselves, so plain lists, tuples and dicts (all an ATen call
+# passes) are walked here and anything else is left to pytree.
+def _leaves(value):
+    kind = type(value)
+    if kind is list or kind is tuple:
+        for item in value:
+            yield from _leaves(item)
+    elif kind is dict:
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple, dict)) and not isinstance(value, torch.Size):
+        yield from tree_flatten(value)[0]
+    else:
+        yield value
+
+
+def _map(fn, value):
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return kind(_map(fn, item) for item in value)
+    if kind is dict:
+        return {key: _map(fn, item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, dict)) and not isinstance(value, torch.Size):
+        return tree_map(fn, value)
+    return fn(value)
+
+
+class _Schema:
+    """What ``_dispatch`` asks of an operation's schema, worked out once per operation."""
+
+    def __init__(self, func):
+        arguments = func._schema.arguments
+        self.device_at = next((i for i, a in enumerate(arguments) if a.name == "device"), None)
+        written = [(i, a.name) for i, a in enumerate(arguments) if a.alias_info is not None and a.alias_info.is_write]
+        returns = func._schema.returns
+        self.returns_written = bool(len(returns) == 1 and returns[0].alias_info is not None
+                                    and returns[0].alias_info.is_write)
+        self.written = written
+        self.returns_view = bool(returns and returns[0].alias_info is not None)
+
+
+_SCHEMAS: dict = {}
+
+
+def _schema(func) -> _Schema:
+    info = _SCHEMAS.get(func)
+    if info is None:
+        info = _SCHEMAS[func] = _Schema(func)
+    return info
+
+
 def _target_device(func, args, kwargs):
     """The ``device`` an operation is asked to produce on (positional or keyword), or None;
     for ``tensor.to(other)`` the other tensor's device."""
@@ -177,19 +229,16 @@ def _target_device(func, args, kwargs):
         return other.device
     if "device" in kwargs:
         return kwargs["device"]
-    for argument, value in zip(func._schema.arguments, args):
-        if argument.name == "device":
-            return value
-    return None
+    at = _schema(func).device_at
+    return args[at] if at is not None and at < len(args) else None
 
 
 def _replace_device(func, args, kwargs, device):
     if "device" in kwargs:
         return args, {**kwargs, "device": device}
-    args = list(args)
-    for i, argument in enumerate(func._schema.arguments[:len(args)]):
-        if argument.name == "device":
-            args[i] = device
+    at = _schema(func).device_at
+    if at is not None and at < len(args):
+        args = (*args[:at], device, *args[at + 1:])
     return tuple(args), kwargs
 
 
@@ -197,37 +246,37 @@ def _dispatch(func, args, kwargs):
     if func in _METADATA:
         return func(args[0]._inner, *args[1:])
     COUNTS[func.__name__] += 1
-    flat, _ = tree_flatten((args, kwargs))
+    flat = list(_leaves((args, kwargs)))
     if func not in MIXED_OK and any(
             isinstance(t, torch.Tensor) and not isinstance(t, DeviceTensor) and t.dim() > 0
             for t in flat):
         raise mixup_error(func)
     target = _target_device(func, args, kwargs)
     leaving = target is not None and not _on_device(target)  # .cpu(), .to("cpu"), .to(cpu_tensor)
-    inner_args, inner_kwargs = tree_map(_unwrap, args), tree_map(_unwrap, kwargs)
+    inner_args, inner_kwargs = _map(_unwrap, args), _map(_unwrap, kwargs)
     if target is not None and _on_device(target):
         inner_args, inner_kwargs = _replace_device(func, inner_args, inner_kwargs, torch.device("cpu"))
     out = func(*inner_args, **inner_kwargs)
     if leaving:
         # a plain CPU tensor, never sharing memory with the device tensor (a real copy, as from a GPU)
         sources = {_unwrap(t).untyped_storage().data_ptr() for t in flat if isinstance(t, torch.Tensor)}
-        return tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor)
-                        and t.untyped_storage().data_ptr() in sources else t, out)
-    returns = func._schema.returns
-    if len(returns) == 1 and returns[0].alias_info is not None and returns[0].alias_info.is_write:
+        return _map(lambda t: t.clone() if isinstance(t, torch.Tensor)
+                    and t.untyped_storage().data_ptr() in sources else t, out)
+    schema = _schema(func)
+    if schema.returns_written:
         # in-place or out=: hand back the very tensor that was written to
-        for argument, value in zip(func._schema.arguments, args):
-            if argument.alias_info is not None and argument.alias_info.is_write:
-                return value
-        for argument in func._schema.arguments:
-            if argument.alias_info is not None and argument.alias_info.is_write and argument.name in kwargs:
-                return kwargs[argument.name]
-    if returns and returns[0].alias_info is not None and torch.is_inference_mode_enabled() \
+        for i, name in schema.written:
+            if i < len(args):
+                return args[i]
+        for i, name in schema.written:
+            if name in kwargs:
+                return kwargs[name]
+    if schema.returns_view and torch.is_inference_mode_enabled() \
             and isinstance(args[0], DeviceTensor) and not args[0].is_inference():
         # a view of a normal tensor taken under inference_mode is a normal tensor, as on CUDA
         with torch.inference_mode(False):
-            return tree_map(_wrap, out)
-    return tree_map(_wrap, out)
+            return _map(_wrap, out)
+    return _map(_wrap, out)
 
 
 def _backend_kernel(keyset, op, *args, **kwargs):
@@ -235,13 +284,12 @@ def _backend_kernel(keyset, op, *args, **kwargs):
     with no device tensor among their arguments (``torch.zeros(..., device=device)``, the
     ``empty`` behind ``cpu_tensor.to(device)``), and calls made while PyTorch has switched
     Python dispatch off (``torch.tensor(data, device=device)`` copies in there)."""
-    flat, _ = tree_flatten((args, kwargs))
-    if any(isinstance(t, DeviceTensor) for t in flat):
+    if any(isinstance(t, DeviceTensor) for t in _leaves((args, kwargs))):
         return _dispatch(op, args, kwargs)
     COUNTS[op.__name__] += 1
     if _on_device(kwargs.get("device")):
         kwargs = {**kwargs, "device": torch.device("cpu")}
-    return tree_map(_wrap, op(*args, **kwargs))
+    return _map(_wrap, op(*args, **kwargs))
 
 
 _FROM_DATA = {torch.tensor, torch.as_tensor, torch.asarray, torch.Tensor.new_tensor}
