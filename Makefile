@@ -37,7 +37,9 @@ TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1 COURSE_LESSONS="$(LESSONS)" \
 	COURSE_KERNEL_LOG=$(CURDIR)/outputs/kernel_cells.jsonl
 # --dist load: no test relies on running beside another (xdist 3.8's `xdist_group` has no effect under
 # pytest 9; tests/test_run_count.py refuses it): a costly shared result is one test with subtests.
-PYTEST_N := $(PY) -m pytest -n $(WORKERS) --dist load
+# --maxschedchunk 1: tests handed out one or two at a time, slowest first (tests/conftest.py), so the
+# two workers finish together; the default sends each a quarter of the list at once.
+PYTEST_N := $(PY) -m pytest -n $(WORKERS) --dist load --maxschedchunk 1
 # Not on the one-lesson path: tests of the whole course's plumbing, no lesson's content.
 WHOLE_COURSE := --ignore=tests/test_browser.py --ignore=tests/test_binder.py --ignore=tests/test_fakegpu.py \
 	--deselect tests/test_notebooks_structure.py::test_a_lesson_saved_with_outputs_keeps_the_tests_green_and_git_clean
