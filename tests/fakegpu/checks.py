@@ -135,6 +135,11 @@ def factories_follow_the_device():
     finally:
         torch.set_default_device("cpu")
     assert torch.tensor([1.0]).device.type == "cpu"
+    # in another thread too (a DataLoader's pin thread, a student's threading.Thread)
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        made = pool.submit(lambda: torch.as_tensor([1, 2], device=DEVICE) + torch.tensor(1, device=DEVICE)).result()
+    assert made.device.type == "fakegpu" and made.tolist() == [2, 3]
 
 
 @check
