@@ -57,17 +57,17 @@ def tiny_net():
 
 # ----------------------------------------------------------------------------- make test plumbing
 
-# Longest first, so that two workers (pytest -n 2) finish together. Seconds measured under `make test`
-# (fresh clone, 2-core machine, 2026-12-03); a test not listed costs about nothing. The Makefile's
-# --maxschedchunk 1 makes pytest-xdist hand out tests one or two at a time in this order (its default
-# sends each worker a quarter of the list up front, which put every lesson on one worker).
-_LESSON_COST = {  # (lesson, edition): seconds
-    ("02", "instructor"): 62, ("03", "instructor"): 62, ("02", "student"): 50, ("03", "student"): 42,
-    ("01", "instructor"): 30, ("07", "instructor"): 26, ("01", "student"): 24, ("07", "student"): 21,
-    ("08", "instructor"): 21, ("06", "instructor"): 11, ("08", "student"): 8, ("06", "student"): 8,
-    ("04", "instructor"): 6, ("05", "instructor"): 6, ("04", "student"): 4, ("05", "student"): 4,
-}
-_TEST_COST = {  # slow tests outside tests/test_lessons.py: node id -> seconds
+# Longest first, so that two workers (pytest -n 2) finish together: seconds measured under `make test`
+# (fresh clone, 2-core machine, 2026-12-03), by node id. An unlisted lesson run counts 10 s, any
+# other unlisted test nothing. The Makefile's --maxschedchunk 1 makes pytest-xdist hand out tests one
+# or two at a time in this order (its default sends each worker a quarter of the list up front,
+# which put every lesson on one worker).
+_RUNS = ("tests/test_lessons.py::test_instructor_edition[", "tests/test_lessons.py::test_student_edition[")
+_COST = {
+    **{f"{_RUNS[0]}{n}]": s for n, s in
+       {"02": 62, "03": 62, "01": 30, "07": 26, "08": 21, "06": 11, "04": 6, "05": 6}.items()},
+    **{f"{_RUNS[1]}{n}]": s for n, s in
+       {"02": 50, "03": 42, "01": 24, "07": 21, "08": 8, "06": 8, "04": 4, "05": 4}.items()},
     "tests/test_grading.py::test_grading_lesson_05": 57,
     "tests/test_browser.py::test_a_lesson_runs_in_jupyterlab_in_chromium": 8,
     "tests/test_stop_button.py::test_stop_button_stops_run_all_and_says_how_to_resume": 6,
@@ -91,9 +91,4 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """The slowest tests first (lesson runs, grading), the unit tests fill the gaps."""
-    def cost(item):
-        if getattr(item.module, "__name__", "") == "test_lessons" and hasattr(item, "callspec") and "path" in item.callspec.params:
-            edition = "student" if item.name.startswith("test_student") else "instructor"
-            return -_LESSON_COST.get((item.callspec.params["path"].name[:2], edition), 10)
-        return -_TEST_COST.get(item.nodeid, 0)
-    items.sort(key=cost)  # stable: the unit tests keep their order
+    items.sort(key=lambda item: -_COST.get(item.nodeid, 10 if item.nodeid.startswith(_RUNS) else 0))
