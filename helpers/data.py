@@ -22,6 +22,7 @@ Three rules live here and nowhere else:
 from __future__ import annotations
 
 import os
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -103,35 +104,73 @@ def is_image_file(path: str | Path) -> bool:
     return not is_hidden(name) and Path(name).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def class_folders(split_dir: str | Path) -> list[str]:
-    """Sorted class names in a split folder: its sub-folders, hidden ones left out.
+def class_name(folder: str) -> str:
+    """A class folder's name as the course compares and shows it: Unicode NFC.
 
-    The index of a class is its position in this list, in every split.
+    macOS writes Korean file names decomposed (NFD: ㄱ + ㅏ + ...), Windows and Linux composed
+    (NFC); the two look identical on screen but differ as strings, so they are compared as NFC.
     """
-    return sorted(entry.name for entry in os.scandir(split_dir)
-                  if entry.is_dir() and not is_hidden(entry.name))
+    return unicodedata.normalize("NFC", folder)
 
 
-def _walk_class(class_dir: Path) -> tuple[list[Path], list[Path]]:
-    """``(images, ignored non-image files)`` under ``class_dir``, sub-folders included.
+def class_folders(split_dir: str | Path) -> list[str]:
+    """The class folders of a split as they are on disk, hidden ones left out, in class order.
 
-    Order: folder by folder, files sorted by name (the order torchvision's ImageFolder uses).
+    The index of a class is its position in this list, in every split; the order is that of
+    ``class_name`` (NFC), so a split copied from a Mac numbers its classes like the others.
+    Two folders whose names differ only in Unicode normalisation are one class written twice:
+    ``DataLayoutError``.
+    """
+    names = sorted((entry.name for entry in os.scandir(split_dir) if entry.is_dir() and not is_hidden(entry.name)),
+                   key=class_name)
+    for a, b in zip(names, names[1:]):
+        if class_name(a) == class_name(b):
+            raise DataLayoutError(
+                f"{Path(split_dir)}: 클래스 폴더 '{class_name(a)}'가 두 번 있습니다. 화면에는 같은 이름으로 보이지만 "
+                "유니코드 정규화(NFC/NFD)만 다릅니다: 보통 macOS에서 복사한 폴더는 NFD, 다른 운영체제는 NFC로 "
+                "이름을 씁니다.\n해결: 두 폴더의 이미지를 한 폴더로 옮기고 빈 폴더를 지우세요.")
+    return names
+
+
+def _walk_class(class_dir: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """``(images, ignored non-image files, repeats)`` under ``class_dir``, sub-folders included.
+
+    Linked folders are followed once: a folder seen before (two links to one folder) or a link back
+    up to the class folder or above it (a loop) is not walked, and a file reached twice is counted once;
+    ``repeats`` lists what was skipped. Order: folder by folder, files sorted by name (the order
+    torchvision's ImageFolder uses).
     """
     images: list[Path] = []
     ignored: list[Path] = []
+    repeats: list[Path] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[str] = set()
+    top = Path(os.path.realpath(class_dir))
     for folder, dirnames, filenames in os.walk(class_dir, followlinks=True):
+        here = os.stat(folder)
+        real = Path(os.path.realpath(folder))
+        if (here.st_dev, here.st_ino) in seen_dirs or (folder != str(class_dir) and top.is_relative_to(real)):
+            repeats.append(Path(folder))  # seen before, or a link back up to the class folder or above it
+            dirnames[:] = []
+            continue
+        seen_dirs.add((here.st_dev, here.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))  # never walk into hidden folders
         for name in filenames:
             if is_hidden(name):
                 continue
             path = Path(folder) / name
+            real = os.path.realpath(path)
+            if real in seen_files:
+                repeats.append(path)
+                continue
+            seen_files.add(real)
             (images if is_image_file(path) else ignored).append(path)
     key = lambda p: (str(p.parent), p.name)  # noqa: E731
-    return sorted(images, key=key), sorted(ignored, key=key)
+    return sorted(images, key=key), sorted(ignored, key=key), repeats
 
 
 def image_files(class_dir: str | Path) -> list[Path]:
-    """Every image under ``class_dir`` (sub-folders included, hidden names skipped), in dataset order."""
+    """Every image under ``class_dir`` (sub-folders included, hidden names skipped, each file once), in dataset order."""
     return _walk_class(Path(class_dir))[0]
 
 
@@ -396,6 +435,8 @@ def check_layout(root: str | Path, splits: Sequence[str] = SPLITS) -> list[str]:
         raise DataLayoutError(f"{root}: 데이터 폴더가 없습니다.\n{fix}")
     found: dict[str, list[str]] = {}
     ignored: list[Path] = []
+    repeats: list[Path] = []
+    seen_in: dict[str, tuple[str, str, Path]] = {}  # real path of an image -> (split, class folder, path)
     for split in splits:
         split_dir = root / split
         if not split_dir.is_dir():
@@ -415,14 +456,22 @@ def check_layout(root: str | Path, splits: Sequence[str] = SPLITS) -> list[str]:
             raise DataLayoutError(
                 f"{split_dir}: 클래스 폴더가 {len(names)}개 {names}뿐입니다. 분류하려면 2개 이상 필요합니다.\n{fix}")
         for name in names:
-            images, others = _walk_class(split_dir / name)
+            images, others, repeated = _walk_class(split_dir / name)
             ignored += others
+            repeats += repeated
+            for image in images:  # one file (through links) in two class folders: two labels, or a leak
+                first_seen = seen_in.setdefault(os.path.realpath(image), (split, name, image))
+                if first_seen[:2] != (split, name):
+                    raise DataLayoutError(
+                        f"{image}: 링크로 연결된 같은 파일이 {first_seen[2]}에도 있습니다. 한 사진이 두 클래스에 있으면 "
+                        "정답이 둘이 되고, 두 split에 있으면 테스트 정확도가 부풀려집니다(데이터 누수).\n"
+                        "해결: 이 사진을 한 split의 한 클래스 폴더에만 두세요.")
             if not images:
                 what = f" (이미지가 아닌 파일만 있음: {', '.join(p.name for p in others[:3])})" if others else ""
                 raise DataLayoutError(
                     f"{split_dir / name}: 클래스 폴더에 이미지가 없습니다{what}.\n"
                     f"해결: 이 클래스의 이미지(JPEG/PNG 등)를 넣거나, 모든 split에서 이 폴더를 지우세요.")
-        found[split] = names
+        found[split] = [class_name(n) for n in names]
     first = splits[0]
     for split in splits[1:]:
         if found[split] != found[first]:
@@ -434,6 +483,11 @@ def check_layout(root: str | Path, splits: Sequence[str] = SPLITS) -> list[str]:
                 "클래스 번호가 split마다 달라져 정확도가 엉터리가 됩니다.\n"
                 "해결: 모든 split에 같은 이름의 클래스 폴더를 두세요 (이름을 맞추거나 빠진 폴더를 만드세요).")
     _warn_ignored(root, ignored)
+    if repeats:
+        shown = "\n".join(f"  {p}" for p in repeats[:10]) + (f"\n  ... 외 {len(repeats) - 10}개" if len(repeats) > 10 else "")
+        warnings.warn(f"{root}: 심볼릭 링크로 이미 읽은 폴더나 파일에 다시 닿은 곳 {len(repeats)}개는 한 번만 셉니다"
+                      f" (링크가 자기 위쪽 폴더를 가리키면 끝없이 돌게 됩니다):\n{shown}\n"
+                      "해결: 필요 없는 링크를 지우세요(ls -l 로 확인).", IgnoredFilesWarning, stacklevel=2)
     return found[first]
 
 
@@ -470,10 +524,11 @@ class ImageFolderDataset(datasets.ImageFolder):
         super().__init__(str(root), transform=transform, loader=load_image, is_valid_file=is_image_file)
 
     def find_classes(self, directory: str | Path) -> tuple[list[str], dict[str, int]]:
-        classes = class_folders(directory)
-        if not classes:
+        folders = class_folders(directory)
+        if not folders:
             raise DataLayoutError(f"{directory}: 클래스 폴더가 없습니다.\n{_layout_fix(Path(directory).parent, SPLITS)}")
-        return classes, {name: i for i, name in enumerate(classes)}
+        # classes: the names as shown and compared (NFC); class_to_idx: the folders as on disk
+        return [class_name(f) for f in folders], {folder: i for i, folder in enumerate(folders)}
 
     @staticmethod
     def make_dataset(directory: str | Path, class_to_idx: dict[str, int], extensions=None,
@@ -532,6 +587,6 @@ def count_images(root: str | Path) -> dict[str, dict[str, int]]:
     """``{split: {class: n_images}}`` for an ImageFolder tree (the same images the dataset loads)."""
     root = Path(root)
     return {
-        split: {name: len(image_files(root / split / name)) for name in class_folders(root / split)}
+        split: {class_name(name): len(image_files(root / split / name)) for name in class_folders(root / split)}
         for split in SPLITS if (root / split).is_dir()
     }

@@ -26,3 +26,15 @@ class CourseKeyError(CourseError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message in quotes, with \n escaped
         return str(self.args[0]) if self.args else ""
+
+
+class SelfCheckFailed(CourseError, AssertionError):
+    """A claim of the lesson's self-check does not hold. Jupyter shows the Korean message and the
+    self-check's line, not a traceback (``helpers.selfcheck.self_check``)."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom error display
+        return str(self).splitlines()
+
+
+class TrainingDiverged(CourseError, FloatingPointError):
+    """The loss became NaN or infinite: ``fit`` stops there, before the bad step changes the weights."""

@@ -13,6 +13,7 @@ The names lessons import from here (callbacks, ``load_checkpoint``, ``save_atomi
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from helpers.callbacks import (Callback, CSVLogger, EarlyStopping, LRScheduler, 
                                TensorBoardLogger, read_csv_log)
 from helpers.checkpoint import CheckpointError, load_checkpoint, make_checkpoint, save_atomic, save_checkpoint
 from helpers.device import as_device, device_of, get_device, mps_available, run_on
+from helpers.errors import TrainingDiverged
 from helpers.memory import release_memory
 from helpers.history import History
 
@@ -112,16 +114,22 @@ def run_phase(model: nn.Module, loader: DataLoader, criterion: nn.Module, device
     device = as_device(device) or device_of(model)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(train):
-        for inputs, labels in loader:
+        for batch, (inputs, labels) in enumerate(loader, start=1):
             inputs, labels = inputs.to(device), labels.to(device)
             if train:
                 optimizer.zero_grad()
             outputs = model(inputs)
             loss = criterion(outputs, labels)
+            value = loss.item()  # a number, not the graph
+            if not math.isfinite(value):  # before the step: a NaN step would spoil every weight
+                raise TrainingDiverged(
+                    f"{'학습' if train else '검증'} 단계 {batch}번째 배치에서 손실이 {value}가 되었습니다 (발산). "
+                    "이대로 계속하면 가중치가 모두 nan이 됩니다.\n해결: 학습률(lr)을 10분의 1로 낮추고 모델을 "
+                    "새로 만든 뒤 다시 학습하세요. 입력에 nan/inf가 없는지도 확인하세요.")
             if train:
                 loss.backward()
                 optimizer.step()
-            total_loss += loss.item() * inputs.size(0)  # .item(): a number, not the graph
+            total_loss += value * inputs.size(0)
             correct += outputs.argmax(1).eq(labels).sum().item()
             seen += inputs.size(0)
             if progress is not None:
@@ -344,8 +352,12 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
                     keep_frozen_batchnorm_in_eval(model)
                 else:
                     model.eval()
-                loss, acc = run_phase(model, loaders[phase], criterion, device,
-                                      optimizer if phase == "train" else None, bar)
+                try:
+                    loss, acc = run_phase(model, loaders[phase], criterion, device,
+                                          optimizer if phase == "train" else None, bar)
+                except TrainingDiverged as error:  # name the epoch; checkpoints already written stay as they are
+                    raise TrainingDiverged(f"에포크 {epoch}, {error}\n앞선 에포크에 ModelCheckpoint가 저장한 "
+                                           "가장 좋은 가중치는 그대로 남아 있습니다.") from None
                 logs[f"{phase}_loss"], logs[f"{phase}_acc"] = loss, acc
             logs["seconds"] = time.perf_counter() - start
             history.append(logs)

@@ -272,3 +272,51 @@ def test_denormalize_refuses_mean_std():
         denormalize(x, pre.mean)
     with pytest.raises(TypeError):
         denormalize(x)  # no default: the statistics must come from the backbone
+
+
+def test_a_symlink_loop_is_walked_once_and_each_file_counted_once(image_tree):
+    """A link that points back up (``ln -s .. loop``) used to be followed until the OS gave up:
+    4 images loaded as 84. Now every folder and file is read once, and one warning says where."""
+    import os
+
+    from helpers.data import IgnoredFilesWarning
+
+    red = image_tree / "train" / "red"
+    os.symlink("..", red / "loop")                       # train/red/loop -> train/
+    os.symlink(red / "red_0.png", red / "again.png")     # the same file twice
+    with pytest.warns(IgnoredFilesWarning, match="한 번만") as record:
+        loaders, _ = make_loaders(image_tree, SMALL)
+    assert len(loaders["train"].dataset) == 12, "6 red + 6 blue, nothing counted twice"
+    assert "loop" in str(record[0].message) and "again.png" in str(record[0].message)
+
+
+def test_one_file_linked_into_two_splits_is_refused(image_tree):
+    import os
+
+    from helpers.data import DataLayoutError
+
+    os.symlink(image_tree / "train" / "red" / "red_0.png", image_tree / "test" / "red" / "leak.png")
+    with pytest.raises(DataLayoutError, match="데이터 누수") as info:
+        make_loaders(image_tree, SMALL)
+    assert "leak.png" in str(info.value) and "red_0.png" in str(info.value)
+
+
+def test_class_names_from_a_mac_and_from_windows_are_the_same_classes(image_tree):
+    """macOS writes Korean folder names decomposed (NFD), other systems composed (NFC): they look the same
+    and must be the same class with the same index in every split (before: "the classes differ")."""
+    import unicodedata
+
+    from helpers.data import DataLayoutError, class_folders
+
+    for split in ("train", "val", "test"):
+        form = "NFD" if split == "test" else "NFC"
+        for old, new in (("red", "빨강"), ("blue", "파랑")):
+            (image_tree / split / old).rename(image_tree / split / unicodedata.normalize(form, new))
+    loaders, classes = make_loaders(image_tree, SMALL)
+    assert classes == ["빨강", "파랑"] and loaders["test"].dataset.classes == classes
+    assert [unicodedata.is_normalized("NFC", c) for c in loaders["test"].dataset.classes] == [True, True]
+    assert len(loaders["test"].dataset) == 6 and {l for _, l in loaders["test"].dataset.samples} == {0, 1}
+    # the same name twice in one split, once in each form: refused, and the message says why
+    (image_tree / "train" / unicodedata.normalize("NFD", "빨강")).mkdir()
+    with pytest.raises(DataLayoutError, match="정규화"):
+        class_folders(image_tree / "train")

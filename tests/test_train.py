@@ -335,3 +335,23 @@ def test_interrupt_names_the_epoch_that_is_on_disk(tiny_net, loaders, tmp_path, 
     printed = capsys.readouterr().out
     assert torch.load(last, weights_only=True)["epoch"] == 1
     assert "에포크 1의 상태" in printed and f"resume_from={str(last)!r}" in printed
+
+
+def test_a_diverging_run_stops_at_the_first_non_finite_loss_and_keeps_the_best_weights(tiny_net, loaders, tmp_path):
+    """A learning rate far too high: the loss turns into nan/inf. fit stops at that batch with a Korean
+    CourseError naming the epoch and batch and the fix; the weights never take the bad step; the
+    checkpoint of an earlier, finite epoch is still on disk (before: all epochs ran silently with nan)."""
+    from helpers.errors import CourseError, TrainingDiverged
+
+    model, criterion, _ = _setup(tiny_net)
+    fit(model, loaders, criterion, torch.optim.SGD(model.parameters(), lr=0.01), epochs=1,
+        callbacks=[ModelCheckpoint(tmp_path / "best.pth")], device="cpu", progress=False)
+    best = (tmp_path / "best.pth").read_bytes()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e38)
+    with pytest.raises(TrainingDiverged) as info:
+        fit(model, loaders, criterion, optimizer, epochs=5, callbacks=[ModelCheckpoint(tmp_path / "best.pth")],
+            device="cpu", progress=False)
+    message = str(info.value)
+    assert isinstance(info.value, CourseError)
+    assert message.startswith("에포크 1, 학습 단계") and "번째 배치" in message and "학습률" in message, message
+    assert (tmp_path / "best.pth").read_bytes() == best  # nothing overwrote the finite epoch's checkpoint
