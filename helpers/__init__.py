@@ -26,14 +26,3 @@ One module per concern, named for what it holds:
 from helpers import startup as _startup  # noqa: E402
 
 _startup.apply()
-
-from helpers.paths import PROJECT_ROOT, data_dir  # noqa: E402
-
-
-def __getattr__(name: str):
-    if name == "DATA_DIR":  # old name; follows COURSE_DATA_DIR like helpers.paths.data_dir()
-        return data_dir()
-    raise AttributeError(f"module 'helpers' has no attribute {name!r}")
-
-
-__all__ = ["PROJECT_ROOT", "DATA_DIR", "data_dir"]

@@ -33,16 +33,11 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from helpers.errors import CourseError as _CourseError  # one error base class for the whole course
-
-_BASES: tuple[type, ...] = (_CourseError, RuntimeError)
+from helpers.errors import CheckpointError, CourseFileNotFoundError
 
 FORMAT_VERSION = 2
 MAX_LISTED = 3  # how many differing names an error message shows
 
-
-class CheckpointError(*_BASES):  # type: ignore[misc]
-    """A checkpoint file that cannot be used here: damaged, unsafe, or made for another model."""
 
 
 # --- save ------------------------------------------------------------------------------------
@@ -144,7 +139,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise CourseFileNotFoundError(
             f"{path}: 체크포인트 파일이 없습니다.\n"
             "해결: 경로를 확인하거나, 먼저 ModelCheckpoint 콜백으로 학습해 이 파일을 만드세요.")
     try:

@@ -16,8 +16,8 @@ Three rules live here and nowhere else:
   (the layout check, ``verify_images``, ``count_images`` and the dataset all call them);
 - how a file becomes pixels: ``load_image`` (EXIF rotation, 16-bit and float images,
   transparency on white, grayscale/CMYK to RGB);
-- what a student reads when something is wrong: ``CourseError`` and its subclasses, each
-  naming the file or folder, what is wrong and what to do.
+- what a student reads when something is wrong: ``DataLayoutError`` and ``BadImageError``
+  (``helpers.errors``), each naming the file or folder, what is wrong and what to do.
 """
 from __future__ import annotations
 
@@ -42,15 +42,9 @@ SPLITS = ("train", "val", "test")
 
 # ----------------------------------------------------------------------------- errors
 
-from helpers.errors import CourseError  # noqa: E402  (defined there, light to import; re-exported here)
+from helpers.errors import BadImageError, CourseTypeError, DataLayoutError  # noqa: E402
 
 
-class DataLayoutError(CourseError, ValueError):
-    """The data folder does not have the ``train/val/test/<class>/image`` layout."""
-
-
-class BadImageError(CourseError, OSError):
-    """An image file exists but cannot be decoded (or is missing, or too large to open safely)."""
 
 
 class IgnoredFilesWarning(UserWarning):
@@ -330,29 +324,27 @@ IMAGENET = Preprocess()
 """torchvision's ImageNet preprocessing (what ``load_pretrained("resnet18")`` returns)."""
 
 
-def require_preprocess(preprocess: object, where: str, extra: tuple = ()) -> Preprocess:
-    """Check that ``preprocess`` is a ``Preprocess`` (not the old ``mean, std`` pair); return it.
+def require_preprocess(preprocess: object, where: str) -> Preprocess:
+    """Check that ``preprocess`` is a ``Preprocess`` (not a ``mean`` tuple or tensor); return it.
 
-    A Korean ``TypeError`` says how to call ``where`` instead.
+    A Korean ``CourseTypeError`` says how to call ``where`` instead.
     """
     # Duck-typed so a Preprocess from a reloaded module (autoreload) still passes; a tensor
     # has .mean too, but as a method.
-    ok = hasattr(preprocess, "std") and hasattr(preprocess, "mean") and not callable(preprocess.mean)
-    if extra or not ok:
-        got = ", ".join(repr(a) for a in (preprocess, *extra))
-        raise TypeError(
-            f"{where}()는 mean, std 대신 Preprocess 하나를 받습니다 (받은 값: {got}).\n"
+    if not (hasattr(preprocess, "std") and hasattr(preprocess, "mean") and not callable(preprocess.mean)):
+        raise CourseTypeError(
+            f"{where}()는 mean, std 대신 Preprocess 하나를 받습니다 (받은 값: {preprocess!r}).\n"
             f"해결: load_pretrained()가 돌려준 preprocess를 그대로 넘기세요, 예: "
             f"{where}(..., preprocess) — preprocess.mean, preprocess.std로 나누지 마세요.")
     return preprocess  # type: ignore[return-value]
 
 
-def denormalize(image: torch.Tensor, preprocess: Preprocess, *_old_std) -> np.ndarray:
+def denormalize(image: torch.Tensor, preprocess: Preprocess) -> np.ndarray:
     """Undo ``Normalize`` for display: CHW tensor (any device) -> HWC array clipped to [0, 1].
 
     >>> plt.imshow(denormalize(images[0], preprocess))
     """
-    preprocess = require_preprocess(preprocess, "denormalize", _old_std)
+    preprocess = require_preprocess(preprocess, "denormalize")
     array = image.detach().cpu().float().numpy().transpose(1, 2, 0)  # CHW -> HWC, what imshow wants
     array = array * np.asarray(preprocess.std) + np.asarray(preprocess.mean)
     return np.clip(array, 0, 1)  # rounding can leave values just outside [0, 1]

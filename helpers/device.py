@@ -10,7 +10,7 @@ import inspect
 
 import torch
 
-from helpers.errors import CourseValueError
+from helpers.errors import DeviceError
 
 
 def get_device() -> torch.device:
@@ -45,9 +45,6 @@ def device_of(model: torch.nn.Module) -> torch.device:
         return tensor.device
     return torch.device("cpu")
 
-
-class DeviceError(CourseValueError):
-    """A ``device`` argument that names no device (the message is Korean and says what to pass)."""
 
 
 def as_device(device: "torch.device | str | int | None") -> "torch.device | None":

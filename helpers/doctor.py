@@ -106,6 +106,7 @@ def check_backbone(arch: str) -> Check:
         return Check("백본", True, f"{arch} (강의 기본값: pip 패키지에 든 ImageNet 가중치, 네트워크를 "
                                    f"쓰지 않음){extra}")
     from helpers import models
+    from helpers.paths import weights_dir
 
     files = models.cached_weights(arch)
     if files:
@@ -116,7 +117,7 @@ def check_backbone(arch: str) -> Check:
     if models.offline_forced():
         return Check("백본", False, f"{arch} 가중치가 캐시에 없고 COURSE_OFFLINE=1 이라 EfficientNet-Lite0로 "
                                     "대체됩니다", f"인터넷이 되는 컴퓨터에서 `{command}` 를 실행해 "
-                                    f"{display_path(models.weights_dir())}/ 에 복사하거나, ARCH = "
+                                    f"{display_path(weights_dir())}/ 에 복사하거나, ARCH = "
                                     f'"{models.DEFAULT_ARCH}" 로 두세요')
     return Check("백본", True, f"{arch}: 처음 불러올 때 내려받습니다({size_text}); 인터넷이 없으면 "
                                f"EfficientNet-Lite0로 대체됩니다. 미리 받으려면 `{command}`")

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from helpers.errors import ChecksumError, DownloadError, NoNetworkError
 from helpers.paths import PROJECT_ROOT, data_dir
 
 TIMEOUT_S = 10.0
@@ -68,16 +69,7 @@ DATASETS = {
 }
 
 
-class DownloadError(OSError):
-    """A download or its check failed; the message (Korean) says which URL/file and what to do."""
 
-
-class NoNetworkError(DownloadError, ConnectionError):
-    """The server could not be reached, stopped sending (time-out) or cut the transfer short."""
-
-
-class ChecksumError(DownloadError, ValueError):
-    """The file's SHA-256 differs from the recorded value, or a first download is not trusted."""
 
 
 def display_path(path: str | Path) -> str:

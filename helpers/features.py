@@ -306,7 +306,7 @@ per image than 16-32 (activations stay in cache; ``benchmarks/run_all.py --parts
 def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_size: int = 64,
                     cache_dir: str | Path | bool | None = None, seed: int = 0,
                     device: torch.device | str | None = None, *,
-                    cache: str | Path | bool | None = None, transform=None,
+                    transform=None,
                     head: str | None = None) -> dict[str, DataLoader]:
     """Loaders over the backbone's features, one per split of ``loaders``, for training the head.
 
@@ -318,7 +318,7 @@ def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_s
     The train loader shuffles with its own generator seeded by ``seed``; ``batch_size`` is the
     batch size of the returned loaders (the head's training), not of the extraction.
 
-    ``cache`` is another name for ``cache_dir``. ``transform``: the evaluation transform, when
+    ``transform``: the evaluation transform, when
     the loaders cannot tell it (train and val made by ``random_split``/``Subset`` of one
     augmented dataset: refused with a Korean message otherwise). Subsets, ``random_split``
     parts and ``ConcatDataset`` get it too, nested ones included. A transform whose text does
@@ -329,7 +329,6 @@ def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_s
     >>> floaders = feature_loaders(model, loaders, cache_dir=True)
     >>> fit(head, floaders, nn.CrossEntropyLoss(), torch.optim.Adam(head.parameters(), 1e-3), epochs=30)
     """
-    cache_dir = cache_dir if cache_dir is not None else cache
     if cache_dir is True:
         from helpers.paths import output_dir
 

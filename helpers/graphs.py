@@ -20,6 +20,8 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from helpers.errors import CourseValueError
+
 RIGHT, WRONG = "tab:green", "tab:red"     # the course's prediction-grid colours
 CLASS_COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown")
 
@@ -41,7 +43,7 @@ def adjacency_matrix(edges: Iterable[tuple[int, int]], num_nodes: int, *, direct
     adjacency = torch.zeros(num_nodes, num_nodes, device=device)
     for i, j in edges:
         if not (0 <= i < num_nodes and 0 <= j < num_nodes):
-            raise ValueError(f"엣지 ({i}, {j})의 노드 번호가 0 ~ {num_nodes - 1} 범위를 벗어났습니다.")
+            raise CourseValueError(f"엣지 ({i}, {j})의 노드 번호가 0 ~ {num_nodes - 1} 범위를 벗어났습니다.")
         adjacency[i, j] = 1.0
         if not directed:
             adjacency[j, i] = 1.0
@@ -178,7 +180,7 @@ def grid_graph(height: int, width: int, neighbourhood: int = 8,
     torch.Size([2, 8])
     """
     if neighbourhood not in (4, 8):
-        raise ValueError(f"neighbourhood는 4 또는 8이어야 합니다 (받은 값: {neighbourhood}).")
+        raise CourseValueError(f"neighbourhood는 4 또는 8이어야 합니다 (받은 값: {neighbourhood}).")
     steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
              if (dy, dx) != (0, 0) and (neighbourhood == 8 or dy == 0 or dx == 0)]
     if self_loops:

@@ -39,12 +39,11 @@ from torch import nn
 
 from helpers import paths
 from helpers.data import Preprocess
-from helpers.errors import CourseValueError
-from helpers.download import (DownloadError, _KoreanArgumentParser, course_command, display_path, fetch,
+from helpers.errors import BadWeightsError, CourseValueError, DownloadError, HeadError, PackagedWeightsError, UnknownArchError
+from helpers.download import (_KoreanArgumentParser, course_command, display_path, fetch,
                               run_cli)
 
 DEFAULT_ARCH = "efficientnet_lite0"
-FALLBACK_ARCH = DEFAULT_ARCH  # older name
 LITE0_PREPROCESS = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resize=256, crop=224,
                               interpolation="bicubic")
 DOWNLOAD_TIMEOUT_S = 10.0
@@ -73,10 +72,6 @@ class Pretrained:
         return iter((self.model, self.preprocess, self.source))
 
 
-def weights_dir() -> Path:
-    """The course weight cache; kept for old imports, same as ``helpers.paths.weights_dir()``."""
-    return paths.weights_dir()
-
 
 def offline_forced() -> bool:
     """``COURSE_OFFLINE=1`` (or true/yes/on): never try the network."""
@@ -92,12 +87,6 @@ def imagenet_categories() -> list[str]:
     return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-class UnknownArchError(CourseValueError):
-    """``arch`` names neither the packaged backbone nor a torchvision classification model."""
-
-
-class PackagedWeightsError(CourseValueError, RuntimeError):
-    """The packaged EfficientNet-Lite0 file does not fit timm's model (a broken install)."""
 
 
 def _torchvision_weights(arch: str):
@@ -134,12 +123,6 @@ def cached_weights(arch: str) -> list[Path]:
     return [folder / filename for folder in cache_folders() if (folder / filename).is_file()]
 
 
-def _cached_file(filename: str) -> Path | None:
-    for folder in cache_folders():
-        if (folder / filename).is_file():
-            return folder / filename
-    return None
-
 
 def _download(url: str, dst: Path, timeout: float = DOWNLOAD_TIMEOUT_S, progress: bool = True) -> None:
     """Download with a progress bar; the file appears under ``dst`` only when its hash prefix matches.
@@ -155,9 +138,6 @@ def _torchvision_preprocess(weights) -> Preprocess:
     return Preprocess(mean=tuple(t.mean), std=tuple(t.std), resize=int(t.resize_size[0]),
                       crop=int(t.crop_size[0]), interpolation=t.interpolation.value)
 
-
-class BadWeightsError(DownloadError):
-    """A weight file in a cache could not be read (corrupt, truncated or for another model)."""
 
 
 def _load_torchvision(arch: str, path: Path) -> nn.Module:
@@ -355,9 +335,6 @@ _AFTER_HEAD = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Ident
                nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 
 
-class HeadError(CourseValueError):
-    """The model's classification head cannot be found (or ``head=`` names no Linear layer)."""
-
 
 def _last_linear(module: nn.Module, prefix: str) -> str | None:
     """In a Sequential (nested ones too): the last Linear, if only dropout/softmax/flatten/identity
@@ -489,11 +466,6 @@ def backbone_blocks(model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
             add(name, [child])
     return groups
 
-
-def freeze(model: nn.Module) -> None:
-    """Deprecated alias of ``set_parameter_requires_grad(model)`` (the lecture's name); kept so old
-    notebooks run. Use ``set_parameter_requires_grad`` in new code; this alias will be removed."""
-    set_parameter_requires_grad(model, True)
 
 
 def unfreeze_last(model: nn.Module, n_blocks: int) -> list[str]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from helpers.errors import CourseFileNotFoundError, CoursePermissionError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The course folder when helpers is used from a checkout (``pip install -e .``)."""
 
@@ -41,7 +43,7 @@ def _find_data_root() -> Path:
     root = _env_path("COURSE_DATA_DIR")
     if root is not None:
         if not root.is_dir():
-            raise FileNotFoundError(
+            raise CourseFileNotFoundError(
                 f"{root}: 환경 변수 COURSE_DATA_DIR가 가리키는 강의 데이터 폴더가 없습니다.\n"
                 "해결: 저장소의 data 폴더 경로로 고치세요, 예: export COURSE_DATA_DIR=/path/to/course/data "
                 "(또는 unset COURSE_DATA_DIR 로 지우고 저장소 폴더 안에서 실행하세요).")
@@ -53,7 +55,7 @@ def _find_data_root() -> Path:
     for folder in candidates[1:]:
         if _looks_like_course_data(folder):
             return folder
-    raise FileNotFoundError(
+    raise CourseFileNotFoundError(
         f"{PROJECT_ROOT / 'data'}: 강의 데이터 폴더를 찾을 수 없습니다 (찾아본 곳: "
         f"{', '.join(str(c) for c in dict.fromkeys(candidates))}).\n"
         "해결: 저장소 폴더 안에서 `make lab` 으로 설치했는지 확인하거나, 데이터 폴더 위치를 "
@@ -107,7 +109,7 @@ def output_dir(*parts: str, create: bool = True) -> Path:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise PermissionError(
+            raise CoursePermissionError(
                 f"{path}: 출력 폴더를 만들 수 없습니다 ({exc.strerror or exc}).\n"
                 "해결: 쓸 수 있는 폴더를 환경 변수 COURSE_OUTPUT_DIR로 알려 주세요, "
                 "예: export COURSE_OUTPUT_DIR=~/dl-course-outputs") from exc

@@ -8,6 +8,7 @@ from torch import nn
 
 from helpers.data import Preprocess, denormalize, require_preprocess
 from helpers.device import device_of
+from helpers.errors import CourseValueError
 from helpers.memory import release_memory
 
 _KOREAN_FONT_READY = False
@@ -43,7 +44,7 @@ def _image_grid(images: torch.Tensor, titles: list[str], preprocess: Preprocess,
     """The one image-grid loop: image ``idx`` in cell ``idx + 1`` with its title (and colour)."""
     n = len(titles)
     if n == 0:
-        raise ValueError("그릴 이미지가 없습니다 (n=0 또는 빈 배치). 해결: 이미지가 1장 이상인 배치를 넘기세요.")
+        raise CourseValueError("그릴 이미지가 없습니다 (n=0 또는 빈 배치). 해결: 이미지가 1장 이상인 배치를 넘기세요.")
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
     fig = plt.figure(figsize=(cell[0] * ncols, cell[1] * nrows))
@@ -62,13 +63,13 @@ def _image_grid(images: torch.Tensor, titles: list[str], preprocess: Preprocess,
 
 
 def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str], preprocess: Preprocess,
-               *_old_std, n: int = 8, ncols: int = 8, title: str | None = None):
+               *, n: int = 8, ncols: int = 8, title: str | None = None):
     """Draw the first ``n`` images of a normalised batch with their class names.
 
     >>> images, labels = next(iter(loaders["train"]))
     >>> fig = show_batch(images, labels, class_names, preprocess, n=8)
     """
-    preprocess = require_preprocess(preprocess, "show_batch", _old_std)
+    preprocess = require_preprocess(preprocess, "show_batch")
     use_korean_font()
     n = min(n, len(images))
     labels = torch.as_tensor(labels).cpu()  # a list of labels (from a Subset) works too
@@ -98,7 +99,7 @@ def plot_history(history, metrics: tuple[str, ...] = ("loss", "acc"), title: str
 
 @torch.no_grad()
 def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                     class_names: list[str], preprocess: Preprocess, *_old_std,
+                     class_names: list[str], preprocess: Preprocess, *,
                      n: int = 20, ncols: int = 10, title: str | None = None):
     """The lesson's prediction grid: ``pred(label)`` titles, green when right, red when wrong.
 
@@ -108,7 +109,7 @@ def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 
     >>> fig = plot_predictions(model, images, labels, class_names, preprocess, n=20, ncols=10)
     """
-    preprocess = require_preprocess(preprocess, "plot_predictions", _old_std)
+    preprocess = require_preprocess(preprocess, "plot_predictions")
     use_korean_font()
     n = min(n, len(images))
     was_training = model.training

@@ -142,7 +142,7 @@ def test_is_image_file_and_class_folders(tmp_path):
 
 
 def test_errors_share_one_course_base_class():
-    from helpers.data import CourseError
+    from helpers.errors import CourseError
 
     assert issubclass(DataLayoutError, CourseError) and issubclass(DataLayoutError, ValueError)
     assert issubclass(BadImageError, CourseError) and issubclass(BadImageError, OSError)

@@ -111,7 +111,7 @@ def test_cmyk_becomes_rgb(tmp_path):
 
 
 def test_missing_file_is_a_course_error(tmp_path):
-    from helpers.data import CourseError
+    from helpers.errors import CourseError
 
     path = tmp_path / "nope.jpg"
     with pytest.raises(CourseError) as info:

@@ -79,3 +79,90 @@ def test_unknown_architecture_keeps_its_old_catch():
 
     with pytest.raises(ValueError, match="해결"):
         load_pretrained("resnet19")
+
+
+import builtins  # noqa: E402
+
+BUILTIN_ERRORS = {name for name, obj in vars(builtins).items() if isinstance(obj, type) and issubclass(obj, BaseException)}
+
+
+def builtin_raises(folder: Path) -> list[str]:
+    """``raise ValueError("...")`` and kin with a Korean message: a student reads it, so it must be a CourseError."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name) \
+                    and node.exc.func.id in BUILTIN_ERRORS \
+                    and any(HANGUL.search(n.value) for n in ast.walk(node.exc)
+                            if isinstance(n, ast.Constant) and isinstance(n.value, str)):
+                found.append(f"{path.relative_to(folder)}:{node.lineno}: {ast.unparse(node.exc)[:80]}")
+    return found
+
+
+def test_every_korean_error_is_a_course_error():
+    """A student-facing raise that is not a CourseError cannot be caught with ``except CourseError``."""
+    assert builtin_raises(ROOT / "helpers") == []
+
+
+def test_the_builtin_scan_finds_a_builtin_korean_raise(tmp_path):
+    (tmp_path / "m.py").write_text('def f():\n    raise ValueError("나쁨")\ndef g():\n    raise CourseValueError("나쁨")\n')
+    assert [line.split(":")[1] for line in builtin_raises(tmp_path)] == ["2"]
+
+
+def test_every_error_class_lives_in_helpers_errors_and_is_a_course_error():
+    """One error family in one module: no other helpers module defines an exception class."""
+    import helpers.errors as errors
+
+    defined_elsewhere = []
+    for path in sorted((ROOT / "helpers").rglob("*.py")):
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(ast.unparse(b).endswith(("Error", "Exception", "Failed"))
+                                                      for b in node.bases) and not node.name.startswith("_"):
+                defined_elsewhere.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert defined_elsewhere == [] or defined_elsewhere == ["helpers/exercises/__init__.py: Wrong"], defined_elsewhere
+    classes = [obj for obj in vars(errors).values() if isinstance(obj, type) and issubclass(obj, BaseException)]
+    assert len(classes) >= 15 and all(issubclass(c, CourseError) for c in classes), classes
+
+
+def test_errors_raised_through_the_public_api_are_caught_as_course_errors(tmp_path):
+    """Each family member, raised by the function a student calls, caught by ``except CourseError``."""
+    from helpers.checkpoint import load_checkpoint
+    from helpers.data import load_image, make_loaders, require_preprocess
+    from helpers.device import as_device
+    from helpers.download import verify
+    from helpers.exercises import check
+    from helpers.graphs import grid_graph
+    from helpers.models import load_pretrained
+    from helpers.paths import data_dir
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"junk")
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(b"PK")
+    calls = {
+        "DataLayoutError": lambda: make_loaders(tmp_path / "missing"),
+        "BadImageError": lambda: load_image(bad),
+        "CourseTypeError": lambda: require_preprocess((0.5,), "denormalize"),
+        "CourseFileNotFoundError": lambda: load_checkpoint(tmp_path / "none.pth"),
+        "CheckpointError": lambda: load_checkpoint(junk),
+        "DeviceError": lambda: as_device("gpu7"),
+        "UnknownArchError": lambda: load_pretrained("resnet19"),
+        "ChecksumError": lambda: verify(archive, "0" * 64),
+        "UnknownExercise": lambda: check("98.1", 1),
+        "CourseValueError": lambda: grid_graph(3, 3, neighbourhood=5),
+    }
+    for name, call in calls.items():
+        with pytest.raises(CourseError) as info:
+            call()
+        assert type(info.value).__name__ == name, (name, type(info.value).__name__, str(info.value)[:200])
+    import os
+    os.environ["COURSE_DATA_DIR"] = str(tmp_path / "nowhere")
+    try:
+        with pytest.raises(CourseError):
+            data_dir()
+    finally:
+        del os.environ["COURSE_DATA_DIR"]

@@ -283,13 +283,6 @@ def test_switched_path_with_stand_in_weights(arch, image_tree, empty_cache, monk
     gc.collect()
 
 
-def test_freeze_is_a_deprecated_alias():
-    """``freeze`` stays importable for old notebooks; it does exactly what the lecture's name does."""
-    model = models.resnet18(weights=None)
-    hm.freeze(model)
-    assert hm.count_parameters(model, trainable_only=True) == 0
-    assert "set_parameter_requires_grad" in hm.freeze.__doc__
-
 
 # --- the head rule on a student's own model ---------------------------------------------------
 

@@ -77,13 +77,15 @@ def test_both_grids_draw_with_the_given_preprocess():
         plt.close(fig)
 
 
-def test_grids_refuse_mean_std():
-    """The old calls with ``preprocess.mean, preprocess.std`` fail with a message that says what to pass."""
+def test_grids_refuse_mean_where_a_preprocess_belongs():
+    """``preprocess.mean`` where the Preprocess belongs fails with a Korean message that says what to pass."""
+    from helpers.errors import CourseTypeError
+
     images, labels = torch.randn(2, 3, 8, 8), torch.tensor([0, 1])
-    with pytest.raises(TypeError, match="Preprocess"):
-        show_batch(images, labels, ["a", "b"], LITE.mean, LITE.std, n=2)
-    with pytest.raises(TypeError, match="Preprocess"):
-        plot_predictions(FixedModel(), images, labels, ["a", "b"], LITE.mean, LITE.std, n=2)
+    with pytest.raises(CourseTypeError, match="Preprocess"):
+        show_batch(images, labels, ["a", "b"], LITE.mean, n=2)
+    with pytest.raises(CourseTypeError, match="Preprocess"):
+        plot_predictions(FixedModel(), images, labels, ["a", "b"], LITE.mean, n=2)
     with pytest.raises(TypeError):
         show_batch(images, labels, ["a", "b"])  # no silent ImageNet default
     plt.close("all")
