@@ -1,8 +1,10 @@
 """Evaluation numbers that stay honest on small test sets, and the ones a medical reader expects.
 
 >>> from helpers.metrics import accuracy_interval, roc_auc, sensitivity_specificity
->>> accuracy_interval(18, 19)        # (accuracy, low, high) with a 95 % Wilson interval
-(0.947..., 0.753..., 0.990...)
+>>> accuracy_interval(18, 19)        # (accuracy, low, high) with an exact 95 % interval
+(0.947..., 0.739..., 0.998...)
+>>> sign_test(4, 0)                   # 4 photos only A got right, 0 only B: exact McNemar
+0.125
 >>> sensitivity_specificity([1, 1, 0, 0], [1, 0, 0, 0])
 (0.5, 1.0)
 
@@ -23,25 +25,49 @@ ArrayLike = Any
 
 
 def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Accuracy ``correct / total`` and its Wilson score interval ``(acc, low, high)``.
+    """Accuracy ``correct / total`` and its exact (Clopper-Pearson) interval ``(acc, low, high)``.
 
     On 19 test images one mistake moves accuracy by 0.05; the interval says how far the
-    true accuracy could be from the measured one. Wilson's interval stays inside [0, 1]
-    and behaves at 0 % and 100 %, unlike ``p ± z·sqrt(p(1-p)/n)``.
+    true accuracy could be from the measured one. The exact interval inverts the binomial
+    distribution itself, so its coverage is at least ``confidence`` at every sample size
+    (Clopper & Pearson 1934); approximate intervals (normal, Wilson) can fall short at small n.
     """
     if total <= 0 or not 0 <= correct <= total:
         raise CourseValueError(f"accuracy_interval({correct}, {total}): 맞힌 수는 0 이상 전체 이하, 전체는 1 이상이어야 "
                                "합니다.\n해결: 예) accuracy_interval(int((preds == labels).sum()), len(labels))")
-    from statistics import NormalDist
+    tail = (1 - confidence) / 2
+    low = 0.0 if correct == 0 else _solve(lambda p: binomial_tail(correct, total, p, upper=True) - tail)
+    high = 1.0 if correct == total else _solve(lambda p: tail - binomial_tail(correct, total, p, upper=False))
+    return correct / total, low, high
 
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = correct / total
-    denom = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denom
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    low = 0.0 if correct == 0 else max(0.0, centre - half)
-    high = 1.0 if correct == total else min(1.0, centre + half)
-    return p, low, high
+
+def binomial_tail(k: int, n: int, p: float, upper: bool) -> float:
+    """P(X >= k) (``upper``) or P(X <= k) for X ~ Binomial(n, p), summed exactly."""
+    ks = range(k, n + 1) if upper else range(0, k + 1)
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in ks)
+
+
+def _solve(f, lo: float = 0.0, hi: float = 1.0) -> float:
+    """The root of an increasing ``f`` on [lo, hi], by bisection (60 halvings: below 1e-15)."""
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+def sign_test(a_only: int, b_only: int) -> float:
+    """Exact two-sided p-value of McNemar's test for two models scored on the same items.
+
+    Only the items where the models disagree carry information: ``a_only`` items only model A
+    got right, ``b_only`` only B. If the models were equally good, each disagreement would go
+    either way with probability 1/2 (a sign test): p = 2 * P(X <= min) for X ~ Binomial(a_only
+    + b_only, 1/2), at most 1. Four disagreements, all one way: p = 2 / 16 = 0.125.
+    """
+    if a_only < 0 or b_only < 0:
+        raise CourseValueError(f"sign_test({a_only}, {b_only}): 두 수는 0 이상의 개수여야 합니다 "
+                               "(A만 맞힌 수, B만 맞힌 수).")
+    n = a_only + b_only
+    return 1.0 if n == 0 else min(1.0, 2 * binomial_tail(min(a_only, b_only), n, 0.5, upper=False))
 
 
 # --------------------------------------------------------------------------- binary decisions

@@ -8,18 +8,19 @@ import textwrap
 import pytest
 
 from helpers import exercises
-from helpers.exercises import NOT_SOLVED, PASSED, WRONG, ExerciseFailed, Wrong, check, exercise
+from helpers.exercises import (NOT_SOLVED, PASSED, WRONG, ExerciseFailed, Wrong, as_choice, as_function, as_instance,
+                               as_number, as_numbers, as_text, check, exercise, restoring)
 
 
 @exercise("99.1")
 def _double(answer, x=2):
-    if answer != 2 * x:
+    if as_number(answer) != 2 * x:
         raise Wrong("두 배가 맞는지 보세요.")
 
 
 @exercise("99.2")
 def _length(answer):
-    if len(answer) != 3:  # TypeError for an answer without a length
+    if len(as_instance(answer, object)) != 3:  # TypeError for an answer without a length
         raise Wrong("세 개여야 합니다.")
 
 
@@ -82,3 +83,153 @@ def test_jupyter_shows_no_traceback_for_a_wrong_answer(tmp_path):
     out = done.stdout + done.stderr
     assert "[97.1] 틀림. 힌트: 다시" in out and "SUCCESS: False" in out
     assert "Traceback" not in out and "NOT REACHED" not in out, out
+
+
+# ----------------------------------------------------------------------------- the one answer parser
+
+def test_choices_in_every_harmless_form():
+    for form in ("b", "B", " b ", "(b)", "b)", "'b'", "[B]", "b."):
+        assert as_choice(form, "abc") == "b", form
+    for bad in ("d", "ab", "", 2, None, ["b"]):
+        with pytest.raises(Wrong):
+            as_choice(bad, "abc")
+
+
+def test_numbers_from_python_numpy_and_tensors():
+    import numpy as np
+    import torch
+
+    for form in (12, 12.0, np.int64(12), np.float32(12), np.array(12), torch.tensor(12), torch.tensor([12.0])):
+        assert as_number(form, integer=True) == 12 and type(as_number(form, integer=True)) is int, form
+    assert as_number(np.float64(0.25)) == 0.25 and type(as_number(np.float64(0.25))) is float
+    with pytest.raises(Wrong, match="item"):
+        as_number(torch.tensor(0.5), tensor=False)          # the prompt asks for a plain float
+    for bad in (float("nan"), float("inf"), np.float32("nan"), True, "3", [3], torch.ones(2), 12.5):
+        with pytest.raises(Wrong):
+            as_number(bad, integer=isinstance(bad, float) and bad == 12.5)
+
+
+def test_number_lists_are_counted_not_trusted():
+    import numpy as np
+    import torch
+
+    assert as_numbers([1, 2.5], length=2) == [1.0, 2.5]
+    assert as_numbers(np.array([1.0, 2.0]), length=2) == [1.0, 2.0]
+    assert as_numbers(torch.tensor([1.0, 2.0])) == [1.0, 2.0]
+
+    class Liar(list):
+        def __len__(self):
+            return 4
+    with pytest.raises(Wrong):
+        as_numbers(Liar([1.0, 2.0]), length=4)
+    for bad in ([], [1.0, float("nan")], "12", {1: 2}, torch.ones(2, 2), [1.0, 2.0, 3.0]):
+        with pytest.raises(Wrong):
+            as_numbers(bad, length=2)
+
+
+def test_text_is_unicode_normalised():
+    import unicodedata
+
+    word = "검증"
+    assert as_text(unicodedata.normalize("NFD", word) + "  ") == word
+    with pytest.raises(Wrong):
+        as_text(3)
+
+
+def test_a_students_error_is_reported_as_theirs_with_their_line():
+    namespace: dict = {}
+    exec(compile("def f(x):\n    y = x + 1\n    return y.shape\n", "/tmp/ipykernel_1/cell.py", "exec"), namespace)
+    import linecache
+    linecache.cache["/tmp/ipykernel_1/cell.py"] = (0, None, ["def f(x):\n", "    y = x + 1\n", "    return y.shape\n"],
+                                                   "/tmp/ipykernel_1/cell.py")
+    with pytest.raises(Wrong) as info:
+        as_function(namespace["f"], "answer_m1", "f")(1)
+    assert "AttributeError" in str(info.value) and "3번째 줄: return y.shape" in str(info.value), str(info.value)
+    with pytest.raises(Wrong, match="괄호 없이"):
+        as_function(3, "answer_m1", "f")
+
+
+def test_restoring_puts_hooks_modes_and_flags_back(capsys):
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+    model.eval()
+    with restoring(model) as changed:
+        model[0].register_forward_hook(lambda *a: None)
+        model.train()
+        model[0].weight.requires_grad_(False)
+        torch.set_grad_enabled(False)
+    assert torch.is_grad_enabled() and not model.training and not model[1].training
+    assert model[0].weight.requires_grad and not model[0]._forward_hooks
+    assert set(changed) == {"훅(hook)", "train/eval 모드", "requires_grad", "torch.is_grad_enabled()"}, changed
+    assert "원래대로" in capsys.readouterr().out
+    with restoring(model) as changed:
+        pass
+    assert changed == [] and capsys.readouterr().out == ""
+
+
+# ----------------------------------------------------------------------------- every check uses the parser
+
+def _check_functions():
+    """(lesson file, function) for every ``@exercise`` check in helpers/exercises/lessonNN.py."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(exercises.__file__).parent
+    for path in sorted(folder.glob("lesson[0-9][0-9].py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any(
+                    isinstance(d, ast.Call) and getattr(d.func, "id", None) == "exercise" for d in node.decorator_list):
+                yield path.name, node
+
+
+def _raw_uses(fn) -> list[int]:
+    """Lines where a check reads its answer without passing it through an ``as_*`` parser first."""
+    import ast
+
+    param = fn.args.args[0].arg
+    parsed_from = min((n.lineno for n in ast.walk(fn) if isinstance(n, ast.Assign)
+                       and any(isinstance(t, ast.Name) and t.id == param for t in n.targets)
+                       and isinstance(n.value, ast.Call) and getattr(n.value.func, "id", "").startswith("as_")),
+                      default=None)
+    inside_parser = {id(a) for n in ast.walk(fn) if isinstance(n, ast.Call) and getattr(n.func, "id", "").startswith("as_")
+                     for a in n.args}
+    return [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == param and isinstance(n.ctx, ast.Load)
+            and id(n) not in inside_parser and (parsed_from is None or n.lineno <= parsed_from)]
+
+
+def test_every_check_reads_its_answer_through_the_parser():
+    """A choice or a number compared in its raw form (``answer == "a"``, ``float(answer)``) accepts one
+    spelling and rejects the rest: every check passes its answer through an ``as_*`` parser first."""
+    raw = {f"{name}:{fn.name}": _raw_uses(fn) for name, fn in _check_functions()}
+    raw = {k: v for k, v in raw.items() if v}
+    assert not raw, f"checks that read the raw answer (lines): {raw}; use helpers.exercises.as_*"
+
+
+def test_the_parser_rule_catches_a_raw_comparison():
+    import ast
+
+    fn = ast.parse("def c(answer):\n    if answer != 'a':\n        pass\n").body[0]
+    assert _raw_uses(fn) == [2]
+    fn = ast.parse("def c(answer):\n    answer = as_choice(answer, 'abc')\n    if answer != 'a':\n        pass\n").body[0]
+    assert _raw_uses(fn) == []
+
+
+def test_every_exercise_has_three_right_and_three_wrong_fixtures():
+    """tests/exercise_fixtures/lessonNN.py: at least three right answers and three mistakes per exercise."""
+    from pathlib import Path
+
+    from exercise_fixtures import fixtures
+
+    for path in sorted((Path(exercises.__file__).parent).glob("lesson[0-9][0-9].py")):
+        lesson = path.stem[-2:]
+        ids = exercises.registered_ids(lesson)
+        found = fixtures(lesson)
+        unknown = {f.exercise for f in found} - ids
+        assert not unknown, f"lesson {lesson}: fixtures for exercises that do not exist: {unknown}"
+        for exercise_id in sorted(ids):
+            right = sum(f.exercise == exercise_id and f.hint is None for f in found)
+            wrong = sum(f.exercise == exercise_id and f.hint is not None for f in found)
+            assert right >= 3 and wrong >= 3, f"{exercise_id}: {right} right and {wrong} wrong fixtures (at least 3 each)"

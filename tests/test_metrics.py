@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.errors import CourseError
 from helpers.metrics import (accuracy_interval, auc, confusion_matrix, roc_auc, roc_curve,
                              sensitivity_specificity, threshold_from_validation)
 
@@ -128,3 +129,20 @@ def test_auc_difference_interval_separates_a_real_gap_and_not_a_tie():
     _, lo_g, hi_g = auc_interval(y, shared, groups, n_boot=500)
     _, lo_1, hi_1 = auc_interval(y, shared, np.arange(120), n_boot=500)
     assert hi_g - lo_g > hi_1 - lo_1
+
+
+def test_exact_interval_matches_published_clopper_pearson_values():
+    # Clopper-Pearson 95 % for 18/19 and 0/5 (standard tables: 0.7397-0.9987; upper 0.5218 = 1 - 0.025 ** (1 / 5))
+    _, lo, hi = accuracy_interval(18, 19)
+    assert abs(lo - 0.7397) < 1e-4 and abs(hi - 0.9987) < 1e-4
+    assert abs(accuracy_interval(0, 5)[2] - (1 - 0.025 ** (1 / 5))) < 1e-9
+
+
+def test_sign_test_is_exact_mcnemar():
+    from helpers.metrics import sign_test
+
+    assert sign_test(4, 0) == sign_test(0, 4) == 0.125          # 2 * (1/2)^4
+    assert sign_test(6, 0) == 2 / 64 and sign_test(0, 0) == 1.0
+    assert abs(sign_test(7, 2) - 2 * sum(math.comb(9, k) for k in range(3)) / 2 ** 9) < 1e-12
+    with pytest.raises(CourseError):
+        sign_test(-1, 2)
