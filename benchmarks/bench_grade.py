@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers.grading import PASSED, grade, plan, sandbox
+from classroom.grading import grade, plan, sandbox
+from helpers.exercises import PASSED
 from helpers.paths import output_dir
 
 
@@ -38,19 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args(argv)
-    use_bwrap = sandbox.bwrap_works()
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
         subs, out = Path(tmp) / "submissions", Path(tmp) / "out"
         subs.mkdir()
         build_submissions(args.lesson, args.count, subs)
         load_before = os.getloadavg()
         started = time.monotonic()
-        results = grade.grade_folder(args.lesson, subs, out, grade.Options(use_bwrap=use_bwrap), args.jobs)
+        results = grade.grade_folder(args.lesson, subs, out, grade.Options(), args.jobs)
         seconds = time.monotonic() - started
         load_after = os.getloadavg()
     passed = sum(v == PASSED for r in results for v, _ in r.verdicts.values())
     figures = {"lesson": args.lesson, "submissions": len(results), "jobs": args.jobs, "cores": os.cpu_count(),
-               "bubblewrap": use_bwrap, "seconds": round(seconds, 1),
+               "cgroups": sandbox.cgroups_work(), "seconds": round(seconds, 1),
                "seconds_per_submission": round(seconds / max(1, len(results)), 2),
                "mean_submission_seconds": round(sum(r.seconds for r in results) / max(1, len(results)), 2),
                "verdicts_passed": passed, "load_before": [round(x, 2) for x in load_before],

@@ -3,12 +3,12 @@
 ``make test`` executes each lesson twice, here, from ``tests/test_lessons.py``:
 
 - **instructor**: the lesson with its solutions, on the stand-in GPU (``tests/fakegpu``) under
-  the network guard (``tests/netguard``). It proves the GPU path (every tensor where it belongs,
+  the network guard (``classroom/netguard``). It proves the GPU path (every tensor where it belongs,
   the backward pass on the device), the self-check, every exercise check ("통과"); the mutation
   tests of ``tests/mutations.py`` then run in the same kernel. Its executed notebook is the
   instructor edition (the stand-in computes with the CPU's kernels: the CPU's numbers, bit for bit).
-- **student**: the solution cells removed, on the CPU, under the network guard: the plain CPU path
-  a student runs, every exercise check says "아직 풀지 않음" and the rest of the lesson still runs.
+- **student**: the solution cells removed, on the CPU with PyTorch's default thread count (as a
+  student's kernel has it), under the network guard: the plain CPU path a student runs, every exercise check says "아직 풀지 않음" and the rest of the lesson still runs.
   Its executed notebook is the student edition.
 
 Both are checked cell by cell as ``pytest --nbval-lax`` checks (``handouts.execute``): outputs
@@ -33,7 +33,7 @@ SELF_CHECK = "자기 점검 통과"
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 TRAINS = re.compile(r"\bfit\(|\.backward\(|torch\.optim\.")  # a lesson that trains a network
 FAKEGPU = ROOT / "tests" / "fakegpu"
-NETGUARD = ROOT / "tests" / "netguard"
+NETGUARD = ROOT / "classroom" / "netguard"
 RUNS = ROOT / "outputs" / "runs"  # what each run writes (checkpoints, logs): outputs/runs/<edition>/NN/
 
 
@@ -94,6 +94,10 @@ def kernel_env(key: str, run_dir: Path) -> dict:
         env = dict(os.environ, MPLBACKEND="Agg", COURSE_NETGUARD_LOG=str(logs["netguard"]),
                    PYTHONPATH=os.pathsep.join([str(NETGUARD), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         env.pop("COURSE_FAKEGPU_LOG", None)
+        # The student's kernel: PyTorch's default thread count, as `make lab`, Binder and Colab give it
+        # (the test run's one-thread setting would hide claims that change with the order of float sums).
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.pop(name, None)
     env["COURSE_OUTPUT_DIR"] = str(run_dir)  # this run's checkpoints and logs
     return env
 
@@ -130,14 +134,21 @@ def run_edition(path: Path, key: str, executed: Path, after=None) -> tuple[objec
 def run_cell(client, nb, source: str):
     """Run ``source`` in ``client``'s kernel as a throw-away cell (not kept in ``nb``); the error
     output (a dict with ``ename``, ``evalue``) or None."""
+    return run_cell_output(client, nb, source)[1]
+
+
+def run_cell_output(client, nb, source: str) -> tuple[str, dict | None]:
+    """``run_cell``, also returning what the cell printed (stdout and displayed text)."""
     from nbclient.exceptions import CellExecutionError
 
     cell = nbformat.v4.new_code_cell(source)
     nb.cells.append(cell)
+    error = None
     try:
         client.execute_cell(cell, len(nb.cells) - 1, store_history=False)
-    except CellExecutionError as error:
-        return {"ename": error.ename, "evalue": str(error.evalue)}
+    except CellExecutionError as failed:
+        error = {"ename": failed.ename, "evalue": str(failed.evalue)}
     finally:
         nb.cells.pop()
-    return None
+    text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
+    return text, error

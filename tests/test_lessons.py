@@ -4,7 +4,7 @@
 network guard, cell by cell as nbval does, and then asserts: the self-check passed, every exercise
 check says "통과", something ran on the device and, if the lesson trains a network, its backward
 pass did (the stand-in's ``COURSE_FAKEGPU_LOG``), no network attempt; then the mutation tests of
-``tests/mutations.py`` run in the same kernel.
+``tests/mutations.py`` and the exercise fixtures of ``tests/exercise_fixtures/`` run in the same kernel.
 
 ``test_student_edition[NN]`` runs lesson NN without its solution cells on the CPU under the network
 guard: every cell runs, every exercise check says "아직 풀지 않음", no network attempt.
@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from lesson_runs import ROOT, SELF_CHECK, TRAINS, lesson_code, load_handouts, run_edition, selected
+from exercise_fixtures import fixtures, run_fixtures
 from mutations import MUTATIONS, check_claims, run_mutations
 
 EXECUTED = load_handouts().EXECUTED
@@ -37,8 +38,13 @@ def test_instructor_edition(path):
     lesson = path.name[:2]
     check_claims(nbformat.read(path, as_version=4), lesson)  # before the run: a missing claim fails fast
     proved: list[str] = []
-    nb, ran = run_edition(path, "instructor", EXECUTED,
-                          after=lambda client, nb: proved.extend(run_mutations(client, nb, lesson)))
+    tried: dict = {}
+
+    def after(client, nb):
+        proved.extend(run_mutations(client, nb, lesson))
+        tried.update(run_fixtures(client, nb, lesson))
+
+    nb, ran = run_edition(path, "instructor", EXECUTED, after=after)
     assert SELF_CHECK in _printed(nb), f"{path.name}: the self-check did not pass"
     verdicts = load_handouts().verdicts(nb)
     assert verdicts and set(verdicts.values()) == {"통과"}, f"{path.name}: exercise checks with the solutions: {verdicts}"
@@ -50,6 +56,7 @@ def test_instructor_edition(path):
         backward = {op: n for op, n in kernel["by_op"].items() if "backward" in op}
         assert backward, f"{path.name} trains a network, but no backward pass ran on the device: {kernel['by_op']}"
     assert len(proved) == len(MUTATIONS.get(lesson, [])), proved
+    assert sum(t["right"] + t["wrong"] for t in tried.values()) == len(fixtures(lesson)), tried
 
 
 @pytest.mark.parametrize("path", selected(), ids=_lesson_id)

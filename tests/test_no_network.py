@@ -1,7 +1,7 @@
-"""No network attempt: the guard in tests/netguard, and the lessons' backbone under it.
+"""No network attempt: the guard in classroom/netguard, and the lessons' backbone under it.
 
 Issue 10's "done when": with downloads allowed (no COURSE_OFFLINE), running every lesson makes
-no network attempt. The notebook runs get the guard through ``PYTHONPATH=<repo>/tests/netguard``
+no network attempt. The notebook runs get the guard through ``PYTHONPATH=<repo>/classroom/netguard``
 (the Makefile); here the guard itself is tested, and the lessons' configured backbones are
 loaded under it in a fresh process.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GUARD_DIR = ROOT / "tests" / "netguard"
+GUARD_DIR = ROOT / "classroom" / "netguard"
 sys.path.insert(0, str(GUARD_DIR))
 import netguard  # noqa: E402
 

@@ -6,7 +6,7 @@ See ``fakegpu.py``. Nothing is imported here: the stand-in is registered right a
 process itself imports ``torch`` (a lesson imports ``helpers`` first, which sets the OpenMP
 policy before torch loads; importing torch here would change that order).
 
-Also installs the network guard when ``tests/netguard`` is on PYTHONPATH too (Python imports
+Also installs the network guard when ``classroom/netguard`` is on PYTHONPATH too (Python imports
 only the first ``sitecustomize`` it finds).
 """
 import importlib.abc
@@ -37,7 +37,7 @@ class _AfterTorch(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, _AfterTorch())
 
-_guard = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "netguard")
+_guard = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "classroom", "netguard")
 if _guard in [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]:
     sys.path.insert(0, _guard)
     if os.environ.get("COURSE_NETGUARD", "1") != "0":

@@ -1,16 +1,16 @@
-"""Runs one submission inside the sandbox (started by ``helpers.grading.grade``, never imported there).
+"""Runs one submission inside its sandbox (started by ``classroom.grading.grade``, never imported there).
 
-    python -m helpers.grading.runner PLAN.json PAYLOAD_DIR CELL_TIMEOUT   (events on fd $GRADER_EVENTS_FD)
+    python -m classroom.grading.runner PLAN.json CELL_TIMEOUT        (events on fd $GRADER_EVENTS_FD)
 
 The plan is read before any student code runs. Cells run one by one in an IPython shell (magics
 work; an error is recorded and the next cell runs, as nbgrader's autograde does). A cell that runs
-past CELL_TIMEOUT seconds is interrupted; the grader kills the whole sandbox if that does not work.
-At each of the lesson's check cells nothing is checked here: the arguments of ``check(...)`` are
-evaluated in the student's namespace and saved, twice, into PAYLOAD_DIR: ``<id>.pt``
-(``torch.save``; the checker loads it with ``weights_only=True``, which accepts plain data only)
-and ``<id>.pkl`` (cloudpickle, by value: needed for answers that are code). Everything here runs
-in the student's process, so it decides nothing: the verdicts come from ``helpers.grading.checker``.
-The events this writes (cell started/ended, answer saved) only explain a failure to the instructor.
+past CELL_TIMEOUT seconds is interrupted here; the grader kills the whole sandbox if that does not
+work. At each of the lesson's check cells nothing is checked: the arguments of ``check(...)`` are
+evaluated in the student's namespace and sent to the grader as JSON (``classroom.grading.answers``).
+
+Everything here runs in the student's process, so it decides nothing: the events it writes (one
+JSON object per line: a step started or ended, an answer) are bounded and validated by the grader,
+which reads them as the student's words; the verdicts come from ``classroom.grading.checker``.
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ import signal
 import sys
 from pathlib import Path
 
+NETGUARD_LOG = Path(os.environ.get("HOME", "/tmp")) / "netguard.log"
+
 
 class CellTimeout(BaseException):
     """Raised in a cell that runs too long."""
@@ -28,8 +30,11 @@ class CellTimeout(BaseException):
 
 def main() -> int:
     plan = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    payload, cell_timeout = Path(sys.argv[2]), float(sys.argv[3])
-    events = os.fdopen(int(os.environ["GRADER_EVENTS_FD"]), "w", buffering=1, encoding="utf-8")
+    cell_timeout = float(sys.argv[2])
+    events = os.fdopen(int(os.environ.pop("GRADER_EVENTS_FD")), "w", buffering=1, encoding="utf-8")
+    os.environ["COURSE_NETGUARD_LOG"] = str(NETGUARD_LOG)
+
+    from classroom.grading.answers import NotData, encode
 
     def emit(**event) -> None:
         try:
@@ -51,26 +56,6 @@ def main() -> int:
     def describe(error: BaseException) -> str:
         return f"{type(error).__name__}: {str(error)[:300]}"
 
-    def save(exercise_id: str, answer, context: dict) -> None:
-        import torch  # only now: the lesson imported it already
-        record = {"answer": answer, "context": context}
-        saved, problems = [], []
-        try:
-            torch.save(record, payload / f"{exercise_id}.pt")
-            saved.append("pt")
-        except BaseException as error:  # noqa: BLE001 - not plain data: the .pkl route
-            (payload / f"{exercise_id}.pt").unlink(missing_ok=True)
-            problems.append(describe(error))
-        try:
-            import cloudpickle
-            with open(payload / f"{exercise_id}.pkl", "wb") as fh:
-                cloudpickle.dump(record, fh)
-            saved.append("pkl")
-        except BaseException as error:  # noqa: BLE001 - a generator, an open file ...
-            (payload / f"{exercise_id}.pkl").unlink(missing_ok=True)
-            problems.append(describe(error))
-        emit(check=exercise_id, saved=saved, error="; ".join(problems) or None)
-
     def run_check(source: str) -> None:
         for node in ast.parse(source).body:
             if isinstance(node, ast.ImportFrom):
@@ -82,10 +67,11 @@ def main() -> int:
                     if len(call.args) > 1 else None
                 context = {kw.arg: eval(compile(ast.Expression(kw.value), "<check>", "eval"), shell.user_ns)
                            for kw in call.keywords}
-            except BaseException as error:  # noqa: BLE001
-                emit(check=exercise_id, saved=[], error=describe(error))
-                continue
-            save(exercise_id, answer, context)
+                emit(answer=exercise_id, json=encode({"answer": answer, "context": context}))
+            except NotData as error:
+                emit(answer=exercise_id, error=str(error), kind="not-data")
+            except BaseException as error:  # noqa: BLE001 - the answer's expression failed
+                emit(answer=exercise_id, error=describe(error), kind="error")
 
     signal.signal(signal.SIGALRM, on_alarm)
     for number, step in enumerate(plan["steps"]):
@@ -108,7 +94,7 @@ def main() -> int:
             sys.modules["matplotlib.pyplot"].close("all")
         emit(step=number, cell=step["cell"], state="end", error=error)
         sys.stdout.flush()
-    emit(done=True)
+    emit(done=True, network=NETGUARD_LOG.exists())
     return 0
 
 

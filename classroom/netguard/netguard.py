@@ -2,7 +2,7 @@
 
 Used two ways:
 
-- ``PYTHONPATH=tests/netguard`` makes Python import ``sitecustomize.py`` from this folder at
+- ``PYTHONPATH=classroom/netguard`` makes Python import ``sitecustomize.py`` from this folder at
   start-up, which calls ``install()``: every process started that way (a notebook kernel
   under nbval, a script) is guarded. This is how the test command proves that running the
   lessons makes no network attempt, with downloads allowed (no ``COURSE_OFFLINE``).
@@ -47,7 +47,7 @@ def _is_loopback(host) -> bool:
 
 def _block(what: str, target) -> None:
     message = (f"netguard: blocked {what} to {target!r}: lessons and tests must make no network "
-               "attempt (set up by tests/netguard; see its docstring)")
+               "attempt (set up by classroom/netguard; see its docstring)")
     log = os.environ.get("COURSE_NETGUARD_LOG")
     if log:
         caller = "".join(traceback.format_stack(limit=8)[:-2]).replace("\n", " | ")

@@ -1,6 +1,6 @@
 """Imported by Python at start-up when this folder is on PYTHONPATH: no network for this process.
 
-    PYTHONPATH=tests/netguard COURSE_NETGUARD_LOG="$(mktemp)" python ...
+    PYTHONPATH=classroom/netguard COURSE_NETGUARD_LOG="$(mktemp)" python ...
 
 See ``netguard.py``. Set ``COURSE_NETGUARD=0`` to switch it off without changing PYTHONPATH.
 """
