@@ -13,17 +13,20 @@ As in fastai, each callback is a small class with an ``order`` (lower runs first
 ``state_dict()`` / ``load_state_dict()``: a checkpoint saves the whole run, not just the
 model, so a resumed run continues with the same best value, patience counter, best weights
 and learning-rate schedule. The hooks ``fit`` calls, each with the run state ``run``
-(``run.model``, ``run.history``, ``run.stop``, ...):
+(``run.model``, ``run.history``, ...):
 
 - ``on_train_begin(run)``          before the first epoch (after a resume has restored states)
 - ``on_epoch_end(run, logs)``      after each epoch's train and validation phases; ``logs`` has
                                    ``epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds``
-- ``after_epoch(run)``             after every callback's ``on_epoch_end``: files written here
-                                   hold every callback's state for this epoch
-- ``on_train_end(run)``            at the end, also after Ctrl-C
+- ``on_train_end(run)``            at the end, also after Ctrl-C or an error
 
-Setting ``run.stop = True`` ends training after the current epoch. Any object with some of
-these methods works as a callback; without an ``order`` it counts as ``Callback.order`` (50).
+A callback talks back through ``run``, never by being known to ``fit``: ``run.stop = True``
+ends training after this epoch; ``run.save_to.append(path)`` asks for the whole run to be
+written to ``path`` once every callback has seen the epoch (so the file holds every
+callback's state for it); ``checkpoint_file()`` tells ``fit`` which file a stopped run can be
+resumed from. Ctrl-C during the epoch's end waits until its files are written. Any object
+with some of these methods works as a callback; without an ``order`` it counts as
+``Callback.order`` (50).
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ from typing import Any
 
 import torch
 
-from helpers.checkpoint import save_atomic
+from helpers.checkpoint import read_checkpoint
+from helpers.errors import CourseError
 from helpers.history import History, default_mode
 
 
@@ -56,9 +60,11 @@ class Callback:
 
     def on_epoch_end(self, run: Any, logs: dict) -> None: ...
 
-    def after_epoch(self, run: Any) -> None: ...
-
     def on_train_end(self, run: Any) -> None: ...
+
+    def checkpoint_file(self) -> tuple[int, Path] | None:
+        """``(epoch, path)`` of the newest checkpoint this callback had written, or None."""
+        return None
 
     def state_dict(self) -> dict:
         return {}
@@ -87,8 +93,6 @@ class ModelCheckpoint(Callback):
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.saved_epochs: list[int] = []
-        self._due = False
-        self._restored = False
 
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "saved_epochs": list(self.saved_epochs)}
@@ -96,38 +100,37 @@ class ModelCheckpoint(Callback):
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.saved_epochs = list(state["saved_epochs"])
-        self._restored = True
 
     def on_train_begin(self, run: Any) -> None:
-        if not len(run.history):
+        if not len(run.history):  # a new run (a resumed one keeps the loaded state)
             self.best, self.best_epoch, self.saved_epochs = None, None, []
-        elif not self._restored:  # resuming from a checkpoint without callback states
-            self.best_epoch, self.best = run.history.best(self.monitor, self.mode)
-        self._restored = False
 
     def on_epoch_end(self, run: Any, logs: dict) -> None:
         improved = _is_better(logs[self.monitor], self.best, self.mode)
         if improved:
             self.best, self.best_epoch = logs[self.monitor], logs["epoch"]
-        self._due = improved or not self.save_best_only
-        if self._due:
+        if improved or not self.save_best_only:
             self.saved_epochs.append(logs["epoch"])
-
-    def after_epoch(self, run: Any) -> None:
-        if self._due:
-            save_atomic(run.checkpoint(), self.path)
-            self._due = False
+            run.save_to.append(self.path)
             if self.verbose:
-                print(f"에포크 {run.history.epoch[-1]}: {self.monitor}={run.history.as_dict()[self.monitor][-1]:.4f}, "
-                      f"저장함: {self.path}")
+                print(f"에포크 {logs['epoch']}: {self.monitor}={logs[self.monitor]:.4f}, 저장: {self.path}")
+
+    def checkpoint_file(self) -> tuple[int, Path] | None:
+        """The file and the epoch it holds, as read from the file: what is on disk, not what was planned."""
+        try:
+            return read_checkpoint(self.path)["epoch"], self.path
+        except (CourseError, KeyError):
+            return None
 
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved for ``patience`` epochs.
 
-    ``restore_best_weights=True`` puts the best epoch's weights back when training stops
-    early, as Keras does; the best weights are part of this callback's state, so they
-    survive a resume.
+    ``restore_best_weights=True`` (the default here) puts the best epoch's weights back when
+    training stops early; a run that uses all its epochs keeps the last epoch's weights. Keras 3
+    differs: its default is ``False``, and with ``True`` it restores the best weights at the end
+    of training whether or not it stopped early. The best weights are part of this callback's
+    state, so they survive a resume.
     """
 
     order = 20
@@ -147,22 +150,15 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.stopped_epoch: int | None = None
         self._best_state: dict | None = None
-        self._last_epoch: int | None = None
         self._restored = False
-        self._best_is_model = False
 
     def state_dict(self) -> dict:
-        # When the model still holds the best weights (the usual case right after an
-        # improvement), the checkpoint's model_state is them: no second copy in the file.
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped_epoch": self.stopped_epoch, "last_epoch": self._last_epoch,
-                "best_is_model": self._best_is_model,
-                "best_state": None if self._best_is_model else self._best_state}
+                "stopped_epoch": self.stopped_epoch, "best_state": self._best_state}
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
-        self.stopped_epoch, self._last_epoch = state["stopped_epoch"], state["last_epoch"]
-        self._best_state, self._best_is_model = state["best_state"], state["best_is_model"]
+        self.stopped_epoch, self._best_state = state["stopped_epoch"], state["best_state"]
         self._restored = True
 
     def _snapshot(self, model: torch.nn.Module) -> None:
@@ -172,24 +168,15 @@ class EarlyStopping(Callback):
     def on_train_begin(self, run: Any) -> None:
         if not self._restored:
             self._reset()
-            for epoch, value in zip(run.history.epoch, getattr(run.history, self.monitor)):
-                # resuming from a checkpoint without callback states: replay (no best weights)
-                if _is_better(value, self.best, self.mode, self.min_delta):
-                    self.best, self.best_epoch, self.wait = value, epoch, 0
-                else:
-                    self.wait += 1
-        elif self._best_is_model:  # the resumed model_state is the best epoch's
-            self._snapshot(run.model)
         elif self._best_state is not None:  # loaded from a file (on the CPU): beside the model's tensors
             current = run.model.state_dict()
             self._best_state = {k: v.to(current[k].device) if k in current else v
                                 for k, v in self._best_state.items()}
-        self._restored = self._best_is_model = False
+        self._restored = False
         self.stopped_epoch = None
 
     def on_epoch_end(self, run: Any, logs: dict) -> None:
         value = logs[self.monitor]
-        self._last_epoch = logs["epoch"]
         if _is_better(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.wait = value, logs["epoch"], 0
             self._snapshot(run.model)
@@ -199,11 +186,6 @@ class EarlyStopping(Callback):
             self.stopped_epoch = logs["epoch"]
             run.stop = True
             run.history.stopped_early = True
-
-    def after_epoch(self, run: Any) -> None:  # before ModelCheckpoint writes this callback's state
-        best, current = self._best_state, run.model.state_dict()
-        self._best_is_model = best is not None and self.best_epoch == self._last_epoch and all(
-            torch.equal(best[k], current[k].to(best[k].device)) for k in best)  # same device: no copy
 
     def on_train_end(self, run: Any) -> None:
         if self.restore_best_weights and self._best_state is not None and self.stopped_epoch is not None:

@@ -4,12 +4,11 @@ A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so i
 with ``torch.load(..., weights_only=True)`` (no pickled code is ever run):
 
 ====================  =============================================================
-``format_version``    ``FORMAT_VERSION`` (files without it: older course checkpoints)
+``format_version``    ``FORMAT_VERSION``
 ``arch``              architecture name, e.g. ``"efficientnet_lite0"`` (or ``None``)
 ``class_names``       the class names, in label order (or ``None``)
 ``model_state``       ``model.state_dict()``
 ``optimizer_state``   ``optimizer.state_dict()`` (or ``None``)
-``scheduler_states``  one state per learning-rate scheduler, in callback order
 ``callback_states``   ``{"EarlyStopping[0]": {...}, ...}``: every callback's ``state_dict()``
 ``epoch``             the last finished epoch
 ``history``           ``History.as_dict()``
@@ -93,7 +92,7 @@ def _on_cpu(value: Any) -> Any:
 
 
 def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
-                    scheduler_states: Sequence[dict] = (), callback_states: Mapping[str, dict] | None = None,
+                    callback_states: Mapping[str, dict] | None = None,
                     epoch: int = 0, history: Mapping[str, list] | None = None, rng: Mapping | None = None,
                     arch: str | None = None, class_names: Sequence[str] | None = None) -> dict:
     """The checkpoint dict (see the module docstring); ``save_checkpoint`` writes it.
@@ -107,7 +106,6 @@ def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer | None = 
         "class_names": list(class_names) if class_names is not None else None,
         "model_state": model.state_dict(),
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler_states": list(scheduler_states),
         "callback_states": dict(callback_states or {}),
         "epoch": int(epoch),
         "history": dict(history or {}),
@@ -157,9 +155,10 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
                               f"({type(exc).__name__}). 저장 도중 중단되었을 수 있습니다.\n" + _fix(path)) from None
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{path}: 체크포인트가 아닙니다 (dict 대신 {type(checkpoint).__name__}).\n" + _fix(path))
-    if "model_state" not in checkpoint:  # a bare state_dict
+    if "model_state" not in checkpoint:  # a bare state_dict: torch.save(model.state_dict(), path)
         checkpoint = {"model_state": checkpoint, "format_version": 0}
-    checkpoint.setdefault("format_version", 1)  # the course's first format had no version key
+    if checkpoint.get("format_version") is None:
+        raise CheckpointError(f"{path}: 강의 체크포인트 형식이 아닙니다 (format_version 없음).\n" + _fix(path))
     if checkpoint["format_version"] > FORMAT_VERSION:
         raise CheckpointError(f"{path}: 더 새로운 형식(버전 {checkpoint['format_version']})의 체크포인트입니다; "
                               f"이 helpers는 버전 {FORMAT_VERSION}까지 읽습니다.\n"
@@ -214,13 +213,13 @@ def check_compatible(checkpoint: Mapping, path: str | Path, model: nn.Module | N
 
 
 def load_checkpoint(path: str | Path, model: nn.Module | None = None,
-                    optimizer: torch.optim.Optimizer | None = None, scheduler: Any = None, *,
+                    optimizer: torch.optim.Optimizer | None = None, *,
                     arch: str | None = None, class_names: Sequence[str] | None = None,
                     map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint (``weights_only=True``), check it fits, restore what it is given.
 
-    ``model``, ``optimizer`` and ``scheduler`` (one, or a list in the order of the
-    ``LRScheduler`` callbacks) get their states back. ``arch`` / ``class_names``, when given,
+    ``model`` and ``optimizer`` get their states back (callbacks, learning-rate schedules
+    included, get theirs from ``fit(..., resume_from=path)``). ``arch`` / ``class_names``, when given,
     must match what the file records; a mismatch, a damaged file or one holding pickled code
     raises ``CheckpointError`` with a short Korean message naming the file. Returns the dict.
 
@@ -236,8 +235,4 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
         except (ValueError, KeyError) as exc:
             raise CheckpointError(f"{path}: 옵티마이저 상태가 지금 옵티마이저와 맞지 않습니다 ({exc}).\n"
                                   "해결: 같은 방식(같은 파라미터 그룹)으로 만든 옵티마이저를 넘기세요.") from None
-    if scheduler is not None:
-        schedulers = scheduler if isinstance(scheduler, (list, tuple)) else [scheduler]
-        for sched, state in zip(schedulers, checkpoint.get("scheduler_states") or []):
-            sched.load_state_dict(state)
     return checkpoint

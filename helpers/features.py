@@ -42,34 +42,13 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, TensorD
 from helpers.device import run_on
 from helpers.errors import CourseValueError
 from helpers.memory import release_memory
+from helpers.models import head_path
 
-__all__ = ["extract_features", "feature_loaders", "FeatureDataset", "head_path", "without_head",
-           "FeatureCacheWarning"]
+__all__ = ["extract_features", "feature_loaders", "FeatureDataset", "without_head", "FeatureCacheWarning"]
 
 
 class FeatureCacheWarning(UserWarning):
     """The features were computed but not cached: the cache key could not see the transform."""
-
-
-def head_path(model: nn.Module, head: str | None = None) -> str:
-    """Dotted name of the model's classification head (``fc``, ``classifier``, ``classifier.6``,
-    the last Linear of your own ``nn.Sequential``, or ``head`` when given)."""
-    from helpers.models import _head_path  # the one rule for "where is the head"
-
-    return _head_path(model, head)
-
-
-def _get(model: nn.Module, path: str) -> nn.Module:
-    return model.get_submodule(path)
-
-
-def _set(model: nn.Module, path: str, module: nn.Module) -> None:
-    parent_name, _, child = path.rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    if child.isdigit():
-        parent[int(child)] = module
-    else:
-        setattr(parent, child, module)
 
 
 @contextmanager
@@ -80,12 +59,12 @@ def without_head(model: nn.Module, head: str | None = None) -> Iterator[nn.Modul
     layer where ``head_path`` cannot find it (``"out"``).
     """
     path = head_path(model, head)
-    head = _get(model, path)
-    _set(model, path, nn.Identity())
+    head = model.get_submodule(path)
+    model.set_submodule(path, nn.Identity())
     try:
         yield head
     finally:
-        _set(model, path, head)
+        model.set_submodule(path, head)
 
 
 @contextmanager
@@ -282,7 +261,7 @@ def _cache_key(model: nn.Module, dataset: Dataset, skip: str) -> str | None:
 def _cached_extract(model: nn.Module, loader: DataLoader, dataset: Dataset, split: str,
                     cache_dir: Path | None, device: torch.device | str | None,
                     head: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    key = _cache_key(model, dataset, head_path(model, head)) if cache_dir is not None else None
+    key = _cache_key(model, dataset, head) if cache_dir is not None else None
     path = cache_dir / f"{split}-{key}.pt" if key is not None else None
     if path is not None and path.is_file():
         try:
@@ -335,7 +314,7 @@ def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_s
         cache_dir = output_dir("features")
     cache = Path(cache_dir) if cache_dir else None
     transform = transform if transform is not None else _eval_transform(loaders)
-    head_path(model, head)  # a model without a findable head fails here, before any work
+    head = head_path(model, head)  # found once; a model without a findable head fails here, before any work
     result = {}
     for split, loader in loaders.items():
         dataset = _eval_view(loader.dataset, transform)

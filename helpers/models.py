@@ -371,7 +371,7 @@ def _head_error(model: nn.Module, why: str) -> HeadError:
         "self.fc = nn.Linear(...) 로 두거나, nn.Sequential의 마지막 층을 Linear로 두세요.")
 
 
-def _head_path(model: nn.Module, head: str | None = None) -> str:
+def head_path(model: nn.Module, head: str | None = None) -> str:
     """Dotted name of the final classification Linear layer: the one rule for "where is the head".
 
     1. ``head`` when given: the name of a Linear layer in ``model`` (``"classifier.3"``, ``"out"``);
@@ -413,17 +413,12 @@ def replace_head(model: nn.Module, num_classes: int, head: str | None = None) ->
     The new layer is trainable (fresh modules have ``requires_grad=True``) and on the old
     layer's device and dtype.
     """
-    path = _head_path(model, head)
-    parent_name, _, child = path.rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    old = getattr(parent, child) if not child.isdigit() else parent[int(child)]
+    path = head_path(model, head)
+    old = model.get_submodule(path)
     # initialised on the CPU (the same numbers whatever the device), then put where the old head was:
     # a model already on the GPU keeps working without another .to(device)
     new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device, old.weight.dtype)
-    if child.isdigit():
-        parent[int(child)] = new
-    else:
-        setattr(parent, child, new)
+    model.set_submodule(path, new)
     return new
 
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import math
 import random
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -201,7 +204,8 @@ def _callback_keys(callbacks: Sequence) -> list[str]:
 
 
 class RunState:
-    """What ``fit`` shares with callbacks: model, optimizer, loaders, history, the stop flag.
+    """What ``fit`` shares with callbacks: model, optimizer, loaders, history, and the two ways a
+    callback talks back: ``stop`` (end after this epoch) and ``save_to`` (write the run there).
 
     It holds state and trains nothing; ``checkpoint()`` is the whole run as a checkpoint dict.
     """
@@ -213,6 +217,7 @@ class RunState:
         self.callbacks, self.history = list(callbacks), history
         self.arch, self.class_names = arch, class_names
         self.stop = False
+        self.save_to: list[Path] = []
 
     @property
     def loader_generator(self) -> torch.Generator | None:
@@ -222,9 +227,8 @@ class RunState:
         states = {key: cb.state_dict() for key, cb in zip(_callback_keys(self.callbacks), self.callbacks)
                   if hasattr(cb, "state_dict")}
         return make_checkpoint(
-            self.model, self.optimizer,
-            scheduler_states=[cb.scheduler.state_dict() for cb in self.callbacks if isinstance(cb, LRScheduler)],
-            callback_states=states, epoch=self.history.epoch[-1] if len(self.history) else 0,
+            self.model, self.optimizer, callback_states=states,
+            epoch=self.history.epoch[-1] if len(self.history) else 0,
             history=self.history.as_dict(), rng=rng_state(self.loader_generator),
             arch=self.arch, class_names=self.class_names)
 
@@ -236,39 +240,59 @@ def _call(callbacks: Iterable, hook: str, *args: Any) -> None:
             method(*args)
 
 
-def _resume_file(run: RunState, resume_from: str | Path | None) -> tuple[Path, int] | None:
-    """The newest checkpoint on disk that this run can continue from: ``(path, its epoch)``."""
-    found = []
-    for cb in run.callbacks:
-        if not isinstance(cb, ModelCheckpoint):
-            continue
-        # an epoch marked for saving whose file was not written yet (interrupted in between) is not on disk
-        on_disk = cb.saved_epochs[:-1] if getattr(cb, "_due", False) else cb.saved_epochs
-        if on_disk and cb.path.is_file():
-            found.append((on_disk[-1], not cb.save_best_only, cb.path))
-    if found:
-        epoch, _, path = max(found)  # the latest epoch; on a tie the every-epoch ("last") file
-        return path, epoch
-    if resume_from is not None and Path(resume_from).is_file():
-        return Path(resume_from), -1  # the state this run started from
-    return None
+@contextmanager
+def _ctrl_c_waits() -> Iterator[None]:
+    """Inside, Ctrl-C (Jupyter's stop button) is held until the block ends, then raised: the
+    epoch's bookkeeping and checkpoint files are never left half done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
-def _interrupted(run: RunState, epochs: int, resume_from: str | Path | None, stage: str) -> None:
-    """Ctrl-C / the stop button: save what is consistent, say how to continue (Korean)."""
+def _end_epoch(run: RunState, logs: dict) -> None:
+    """Record the epoch, let every callback see it, then write the files they asked for."""
+    run.history.append(logs)
+    _call(run.callbacks, "on_epoch_end", run, logs)
+    if run.save_to:
+        checkpoint = run.checkpoint()
+        for path in dict.fromkeys(run.save_to):
+            save_atomic(checkpoint, path)
+        run.save_to.clear()
+
+
+def _resume(run: RunState, path: str | Path) -> None:
+    """Load model, optimizer, every callback's state, history and random-number states from ``path``."""
+    # On the CPU, whatever the device: the model and optimizer copy their states onto the
+    # model's device themselves, and the random-number states must stay on the CPU.
+    ckpt = load_checkpoint(path, run.model, run.optimizer, arch=run.arch, class_names=run.class_names,
+                           map_location="cpu")
+    run.history = History.from_dict(ckpt["history"])
+    run.arch = run.arch if run.arch is not None else ckpt.get("arch")  # later checkpoints keep recording it
+    states = ckpt["callback_states"]
+    for key, cb in zip(_callback_keys(run.callbacks), run.callbacks):
+        if key in states and hasattr(cb, "load_state_dict"):
+            cb.load_state_dict(states[key])
+    set_rng_state(ckpt["rng"], run.loader_generator)
+
+
+def _interrupted(run: RunState, epochs: int, resume_from: str | Path | None) -> None:
+    """Ctrl-C / the stop button: say how to continue from the newest file on disk (Korean)."""
     run.history.interrupted = True
-    if stage == "after_epoch":  # every callback saw the epoch; some files may not be written yet
-        for cb in run.callbacks:  # in order (EarlyStopping's state, then the files); a file written is not rewritten
-            if isinstance(cb, (EarlyStopping, ModelCheckpoint)):
-                try:
-                    cb.after_epoch(run)
-                except Exception as exc:  # noqa: BLE001 - the interrupt is what the student must see
-                    print(f"(체크포인트를 마저 저장하지 못했습니다: {type(exc).__name__}: {exc})")
     done = run.history.epoch[-1] if len(run.history) else 0
-    found = _resume_file(run, resume_from)
+    files = [f for f in (getattr(cb, "checkpoint_file", lambda: None)() for cb in run.callbacks) if f is not None]
+    if not files and resume_from is not None and Path(resume_from).is_file():
+        files = [(-1, Path(resume_from))]  # the state this run started from
     lines = [f"\n학습을 중단했습니다(Ctrl-C 또는 중지 버튼). 끝난 에포크: {done}."]
-    if found is not None:
-        path, epoch = found
+    if files:
+        epoch, path = max(files, key=lambda f: f[0])
         at = f"에포크 {epoch}의 상태" if epoch >= 0 else "이번 학습을 시작한 상태"
         lines.append(f"체크포인트 {path} 에 {at}가 저장되어 있습니다. 이어서 학습하려면 모델·옵티마이저·콜백을 "
                      "처음과 같이 만든 뒤 같은 fit 호출에 resume_from만 더하세요:")
@@ -316,36 +340,16 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
         class_names = dataset_classes(loaders["train"].dataset)
     run = RunState(model, loaders, optimizer, callbacks, History(), arch, class_names)
     if resume_from is not None:
-        # On the CPU, whatever the device: the model and optimizer copy their states onto the
-        # model's device themselves, and the random-number states must stay on the CPU
-        # (NumPy's and torch's generators take CPU values only).
-        ckpt = load_checkpoint(resume_from, model, optimizer, arch=arch, class_names=class_names,
-                               map_location="cpu")
-        run.history = History.from_dict(ckpt.get("history", {}))
-        run.arch = arch if arch is not None else ckpt.get("arch")  # later checkpoints keep recording it
-        states = ckpt.get("callback_states") or {}
-        schedulers = iter(ckpt.get("scheduler_states") or [])  # files from before callback states
-        for key, cb in zip(_callback_keys(callbacks), callbacks):
-            if key in states and hasattr(cb, "load_state_dict"):
-                cb.load_state_dict(states[key])
-            elif isinstance(cb, LRScheduler):
-                state = next(schedulers, None)
-                if state is not None:
-                    cb.scheduler.load_state_dict(state)
-        rng = ckpt.get("rng") or {"torch": ckpt.get("torch_rng"), "loader": ckpt.get("loader_rng")}
-        set_rng_state(rng, run.loader_generator)
+        _resume(run, resume_from)
     history = run.history
     first = history.epoch[-1] + 1 if len(history) else 1
     _call(callbacks, "on_train_begin", run)
     steps = sum(len(loaders[p]) for p in ("train", "val"))
     bar = tqdm(total=max(epochs - first + 1, 0) * steps, disable=not progress, unit="batch")
-    stage = "done"  # how far the current epoch got: what an interrupt may still save
     try:
         for epoch in range(first, epochs + 1):
-            stage = "epoch"
             start = time.perf_counter()
-            lr = optimizer.param_groups[-1]["lr"]  # the head's group when lrs differ per layer
-            logs: dict[str, float] = {"epoch": epoch, "lr": lr}
+            logs: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[-1]["lr"]}  # the head's lr
             for phase in ("train", "val"):
                 if phase == "train":
                     model.train()
@@ -360,18 +364,14 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
                                            "가장 좋은 가중치는 그대로 남아 있습니다.") from None
                 logs[f"{phase}_loss"], logs[f"{phase}_acc"] = loss, acc
             logs["seconds"] = time.perf_counter() - start
-            history.append(logs)
             bar.set_postfix(epoch=epoch, train_acc=f"{logs['train_acc']:.3f}", val_acc=f"{logs['val_acc']:.3f}")
-            stage = "on_epoch_end"
-            _call(callbacks, "on_epoch_end", run, logs)
-            stage = "after_epoch"
-            _call(callbacks, "after_epoch", run)
-            stage = "done"
+            with _ctrl_c_waits():
+                _end_epoch(run, logs)
             if run.stop:
                 break
     except KeyboardInterrupt:
         bar.close()
-        _interrupted(run, epochs, resume_from, stage)
+        _interrupted(run, epochs, resume_from)
         raise  # Run All must stop here, not go on with a half-trained model
     finally:
         bar.close()

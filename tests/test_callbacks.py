@@ -110,8 +110,9 @@ def test_callback_states_round_trip():
 
 
 def test_callbacks_run_in_order_and_files_hold_every_state(tree, tmp_path):
-    """on_epoch_end runs by ``order`` (no order = 50); ModelCheckpoint writes in after_epoch, so the
-    file holds EarlyStopping's state of the same epoch, whatever order the list was given in."""
+    """on_epoch_end runs by ``order`` (no order = 50); the files ModelCheckpoint asks for are written once
+    every callback has seen the epoch, so the file holds EarlyStopping's state of the same epoch,
+    whatever order the list was given in."""
     seen = []
 
     class Probe:

@@ -89,15 +89,18 @@ def test_mismatched_plain_state_dict_names_the_tensor_not_every_key(tmp_path):
     assert _short(str(info.value)) and "blocks.0.weight" in str(info.value)
 
 
-def test_plain_state_dict_and_old_course_format_still_load(tmp_path):
+def test_a_plain_state_dict_loads_and_a_dict_of_no_known_format_is_refused(tmp_path):
+    """``torch.save(model.state_dict(), path)`` is PyTorch's own format and loads; a dict holding
+    ``model_state`` without ``format_version`` is no course checkpoint: a Korean CheckpointError."""
     torch.manual_seed(1)
     source = TinyNet()
     torch.save(source.state_dict(), tmp_path / "plain.pth")
-    torch.save({"model_state": source.state_dict(), "epoch": 3}, tmp_path / "v1.pth")  # before versions
-    for name in ("plain.pth", "v1.pth"):
-        target = TinyNet()
-        load_checkpoint(tmp_path / name, target, arch="tinynet", class_names=["a", "b"])
-        assert torch.equal(target.fc.weight, source.fc.weight)
+    target = TinyNet()
+    load_checkpoint(tmp_path / "plain.pth", target, arch="tinynet", class_names=["a", "b"])
+    assert torch.equal(target.fc.weight, source.fc.weight)
+    torch.save({"model_state": source.state_dict(), "epoch": 3}, tmp_path / "unversioned.pth")
+    with pytest.raises(CheckpointError, match="format_version"):
+        load_checkpoint(tmp_path / "unversioned.pth", TinyNet())
 
 
 def test_truncated_checkpoint_names_file_and_fix_without_unsafe_advice(image_tree, tmp_path):

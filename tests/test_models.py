@@ -294,7 +294,7 @@ def test_switched_path_with_stand_in_weights(arch, image_tree, empty_cache, monk
                            nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), nn.Sequential(nn.Dropout())), "1.2"),
 ], ids=["plain", "dropout-softmax-after", "nested"])
 def test_replace_head_on_a_students_sequential(build, expected):
-    from helpers.features import head_path
+    from helpers.models import head_path
 
     model = build()
     assert head_path(model) == expected

@@ -1,4 +1,6 @@
 import csv
+import os
+import signal
 
 import pytest
 import torch
@@ -73,7 +75,7 @@ class StopAt:
 
     def on_epoch_end(self, trainer, logs):
         if logs["epoch"] == self.epoch:
-            raise KeyboardInterrupt  # before ModelCheckpoint writes (after_epoch): resumes from epoch - 1
+            raise KeyboardInterrupt  # before ModelCheckpoint (order 90) saw the epoch: resumes from epoch - 1
 
 
 def _run(image_tree, tmp_path, interrupt_at=None, resume=False, plateau=False):
@@ -229,26 +231,26 @@ def test_resume_state_includes_a_macs_gpu_generator(monkeypatch):
 
 
 class StopBetween:
-    """Ctrl-C after every callback's ``on_epoch_end`` but before the checkpoint is written."""
+    """The stop button pressed while the epoch ends: after ModelCheckpoint asked for its file, before it is written."""
 
     order = 95  # after ModelCheckpoint's on_epoch_end (90)
 
-    def after_epoch(self, run):
-        if run.history.epoch[-1] == 2:
-            raise KeyboardInterrupt
+    def on_epoch_end(self, run, logs):
+        if logs["epoch"] == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # what Jupyter's stop button sends
 
 
-def test_interrupt_saves_the_epoch_every_callback_has_seen(tiny_net, loaders, tmp_path, capsys):
-    """The checkpoint of an epoch that every callback has seen is completed before re-raising."""
+def test_ctrl_c_while_an_epoch_ends_waits_for_its_files(tiny_net, loaders, tmp_path, capsys):
+    """Ctrl-C during the epoch's end is held until every file the callbacks asked for is written,
+    then stops training: the file holds that epoch, and the message says how to resume from it."""
     last = tmp_path / "last.pth"
     optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
-    checkpoint = ModelCheckpoint(last, save_best_only=False)
-    checkpoint.order = 99  # its after_epoch would run after StopBetween's: only the interrupt path writes it
     with pytest.raises(KeyboardInterrupt):
         fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, progress=False,
-            callbacks=[StopBetween(), checkpoint])
+            callbacks=[StopBetween(), ModelCheckpoint(last, save_best_only=False)])
     assert torch.load(last, weights_only=True)["epoch"] == 2
     assert f"resume_from={str(last)!r}" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C is Python's own again"
 
 
 def test_interrupt_without_a_checkpoint_says_how_to_get_one(tiny_net, loaders, capsys):
@@ -317,7 +319,7 @@ def test_every_runner_restores_the_models_mode(tiny_net, loaders, mode):
 
 
 class StopInEpochEnd:
-    """Ctrl-C in an on_epoch_end that runs after ModelCheckpoint marked the epoch for saving."""
+    """A KeyboardInterrupt raised by a callback itself, after ModelCheckpoint asked for its file: not written."""
 
     order = 95
 
