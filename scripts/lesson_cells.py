@@ -8,8 +8,9 @@ The cell works with or without the course installed:
 - not installed (Colab, a bare Jupyter, the wrong kernel): prints in Korean exactly what to
   run and stops cleanly, with no traceback, so "Run All" stops there too.
 
-Instructors: set ``COURSE_REPO_URL`` below to the course's git address once, then run
-``.venv/bin/python scripts/lesson_cells.py apply notebooks/[0-9][0-9]_*.ipynb``.
+The lessons on ``main`` keep the placeholder ``COURSE_REPO_URL``; ``make student``
+(``scripts/student_branch.py``) writes the address students clone (``REPO_URL`` or the ``origin``
+remote) in its place on the branch ``student``, and refuses to build without one.
 
     .venv/bin/python scripts/lesson_cells.py show                 # print the cell
     .venv/bin/python scripts/lesson_cells.py apply notebooks/04_clone_detach.ipynb
@@ -23,8 +24,8 @@ import sys
 from pathlib import Path
 
 COURSE_REPO_URL = "<과정 저장소 주소>"
-"""The course's git address (for example ``https://github.com/<org>/<repo>.git``), shown in the
-Colab instructions. Left as a visible placeholder until an instructor sets it (README, 강사용)."""
+"""The placeholder for the course's git address in the Colab instructions (and the students' README);
+``scripts/student_branch.py`` replaces it with the address students clone."""
 
 MARKER = "# Environment check: the same first cell in every lesson (scripts/lesson_cells.py)"
 """The first line of the cell; ``apply`` finds and replaces the cell by it."""

@@ -62,7 +62,8 @@ def tiny_net():
 # other unlisted test nothing. The Makefile's --maxschedchunk 1 makes pytest-xdist hand out tests one
 # or two at a time in this order (its default sends each worker a quarter of the list up front,
 # which put every lesson on one worker).
-_RUNS = ("tests/test_lessons.py::test_instructor_edition[", "tests/test_lessons.py::test_student_edition[")
+_RUNS = ("tests/test_lessons.py::test_instructor_edition[", "tests/test_lessons.py::test_student_edition[",
+         "tests/test_lessons.py::test_lesson_runs[")  # the last: the student branch's own lesson runs
 _COST = {
     **{f"{_RUNS[0]}{n}]": s for n, s in
        {"02": 62, "03": 62, "01": 30, "07": 26, "08": 21, "06": 11, "04": 6, "05": 6}.items()},
@@ -81,11 +82,12 @@ def pytest_configure(config):
     from pathlib import Path
 
     log = os.environ.get("COURSE_KERNEL_LOG")
-    if log and not os.environ.get("PYTEST_XDIST_WORKER"):
+    logger = Path(__file__).with_name("kernel_log.py")  # not on the student branch (scripts/student_branch.py)
+    if log and not os.environ.get("PYTEST_XDIST_WORKER") and logger.exists():
         ipython_dir = Path(log).resolve().parent / "ipython"
         startup = ipython_dir / "profile_default" / "startup"
         startup.mkdir(parents=True, exist_ok=True)
-        shutil.copy(Path(__file__).with_name("kernel_log.py"), startup / "00_course_kernel_log.py")
+        shutil.copy(logger, startup / "00_course_kernel_log.py")
         os.environ["IPYTHONDIR"] = str(ipython_dir)
 
 

@@ -262,12 +262,10 @@ def test_denormalize_inverts_normalize():
     assert denormalize(torch.full((3, 2, 2), 100.0), pre).max() == 1.0  # clipped
 
 
-def test_denormalize_refuses_mean_std():
-    """The old ``denormalize(x, mean, std)`` call fails loudly instead of silently using ImageNet statistics."""
+def test_denormalize_refuses_mean_where_the_preprocess_belongs():
+    """``denormalize(x, mean)`` fails loudly (Korean) instead of silently using other statistics."""
     pre = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     x = torch.zeros(3, 2, 2)
-    with pytest.raises(TypeError, match="Preprocess"):
-        denormalize(x, pre.mean, pre.std)
     with pytest.raises(TypeError, match="Preprocess"):
         denormalize(x, pre.mean)
     with pytest.raises(TypeError):

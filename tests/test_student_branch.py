@@ -1,8 +1,9 @@
 """The student route: the branch ``student`` (scripts/student_branch.py) and every link that serves it.
 
-Each test builds the branch in a temporary clone of this repository whose lessons are the working
-tree's, so what is checked is what ``make student`` would publish now. No network: the "remote" of
-the nbgitpuller test is a ``file://`` repository in a temporary folder.
+Each test builds the branch in a temporary clone of this repository whose lessons, README, scripts,
+tests and Makefile are the working tree's, so what is checked is what ``make student`` would publish
+now. No network: the "remote" of the nbgitpuller test is a ``file://`` repository in a temporary
+folder. The branch's own commands (set-up, ``make test``) run in ``.ci/run`` on a fresh clone of it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+URL = "https://example.org/dl-course.git"  # the address students clone, as an instructor gives it
 
 
 def _load(name: str):
@@ -47,11 +49,15 @@ def _commit_all(repo: Path, message: str) -> None:
 
 @pytest.fixture
 def course(tmp_path) -> Path:
-    """A clone of the course (no filters configured) whose lessons and README are the working tree's."""
+    """A clone of the course (no filters configured) whose lessons, README, scripts, tests and Makefile
+    are the working tree's (untracked files under those folders included)."""
     repo = tmp_path / "course"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{ROOT}", str(repo)], check=True)
-    for path in LESSONS + [ROOT / "README.md"]:
+    for path in LESSONS + [ROOT / "README.md", ROOT / "Makefile"]:
         shutil.copy2(path, repo / path.relative_to(ROOT))
+    for folder in ("scripts", "tests", "helpers"):
+        shutil.copytree(ROOT / folder, repo / folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     _commit_all(repo, "working tree")
     return repo
 
@@ -84,32 +90,47 @@ def _assert_no_solutions(repo: Path, solutions: list[str]) -> None:
             assert not leaked, f"{path} @ {commit[:8]} holds solution code: {leaked[0][:80]!r}"
 
 
-def test_student_branch_has_no_solution_and_everything_else_identical(course):
+def _tree(repo: Path, rev: str) -> dict[str, str]:
+    return {line.split("\t")[1]: line.split()[2] for line in git(repo, "ls-tree", "-r", rev).splitlines()}
+
+
+def test_student_branch_has_no_solution_and_only_what_students_need(course):
     solutions = _solution_sources(course)
-    commit, made = student_branch.build(course)
+    commit, made = student_branch.build(course, repo_url=URL)
     assert made and git(course, "rev-parse", "student").strip() == commit
     _assert_no_solutions(course, solutions)
-    # everything but the lessons is the same file (same blob)
-    def tree(rev):
-        return {line.split("\t")[1]: line.split()[2] for line in git(course, "ls-tree", "-r", rev).splitlines()}
-    main, student = tree("HEAD"), tree("student")
-    assert main.keys() == student.keys()
-    differ = {p for p in main if main[p] != student[p]}
-    assert differ == {str(p.relative_to(ROOT)) for p in LESSONS if _solution_sources_in(p)}
-    # the lessons keep every other cell, in order, with their ids
-    for path in differ:
+    main, student = _tree(course, "HEAD"), _tree(course, "student")
+    templates = {p[len(student_branch.TEMPLATES):] for p in main if p.startswith(student_branch.TEMPLATES)}
+    assert {"README.md", "tests/test_lessons.py"} <= templates
+    # the one rule: what BRANCH_FILES keeps, plus the templates; nothing else
+    assert student.keys() == {p for p in main if student_branch.on_branch(p)} | templates
+    for instructor_only in ("scripts/student_branch.py", "scripts/handouts.py", ".ci/run", "tests/test_grading.py",
+                            "tests/test_lesson_design.py", "tests/mutations.py", "benchmarks/run_all.py"):
+        assert instructor_only in main and instructor_only not in student, instructor_only
+    assert not [p for p in student if p.startswith(("helpers/grading/", "classroom/", "tests/exercise_fixtures/",
+                                                    "tests/netguard/", "tests/fakegpu/"))]
+    # kept files are the same blobs, but the lessons (solutions out, the address in) and the templates
+    differ = {p for p in student if p in main and main[p] != student[p]}
+    assert differ - templates == {str(p.relative_to(ROOT)) for p in LESSONS}
+    # the address students clone, in every lesson's first cell and in the README; no placeholder left
+    for path in [str(p.relative_to(ROOT)) for p in LESSONS] + ["README.md"]:
+        text = git(course, "show", f"student:{path}")
+        assert URL in text and student_branch.PLACEHOLDER not in text, path
+    # the lessons keep every other cell, in order, with their ids (the address filled in)
+    for path in differ - templates:
         before = [c for c in _cells(git(course, "show", f"HEAD:{path}"))
                   if "solution" not in c.get("metadata", {}).get("tags", [])]
         after = _cells(git(course, "show", f"student:{path}"))
-        assert [(c.get("id"), c["source"]) for c in before] == [(c.get("id"), c["source"]) for c in after]
+        assert [(c.get("id"), "".join(c["source"]).replace(student_branch.PLACEHOLDER, URL)) for c in before] == \
+            [(c.get("id"), "".join(c["source"])) for c in after]
     # no instructor commit in the student's history (a clone of the branch holds no solution)
     assert subprocess.run(["git", "-C", str(course), "merge-base", "HEAD", "student"],
                           capture_output=True).returncode == 1
     # deterministic and idempotent: rebuilding the same source changes nothing
-    assert student_branch.build(course) == (commit, False)
+    assert student_branch.build(course, repo_url=URL) == (commit, False)
     git(course, "branch", "-f", "again", "student")
     git(course, "update-ref", "-d", "refs/heads/student")
-    assert student_branch.build(course)[0] == commit  # same commit id from scratch
+    assert student_branch.build(course, repo_url=URL)[0] == commit  # same commit id from scratch
 
 
 def _solution_sources_in(path: Path) -> bool:
@@ -117,7 +138,7 @@ def _solution_sources_in(path: Path) -> bool:
 
 
 def test_rebuild_after_a_lesson_changes_stays_in_sync(course):
-    first, _ = student_branch.build(course)
+    first, _ = student_branch.build(course, repo_url=URL)
     lesson = course / "notebooks" / "05_logsoftmax.ipynb"
     notebook = json.loads(lesson.read_text(encoding="utf-8"))
     notebook["cells"][0]["source"] = ["# 05. 바뀐 제목\n"]
@@ -125,7 +146,7 @@ def test_rebuild_after_a_lesson_changes_stays_in_sync(course):
                               "metadata": {"tags": ["solution"]}, "outputs": [], "source": ["SECRET_ANSWER = 42"]})
     lesson.write_text(json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     _commit_all(course, "lesson 05 changed")
-    second, made = student_branch.build(course)
+    second, made = student_branch.build(course, repo_url=URL)
     assert made and git(course, "rev-parse", f"{second}^").strip() == first  # on top of the previous one
     text = git(course, "show", "student:notebooks/05_logsoftmax.ipynb")
     assert "바뀐 제목" in text and "SECRET_ANSWER" not in text
@@ -146,7 +167,7 @@ def test_every_route_serves_the_student_branch(course):
     # Colab: the first cell of every lesson, as the student branch serves it, clones that branch
     clone = re.compile(r"git clone (?:--depth 1 )?-b (\S+) (?:--depth 1 )?")
     assert clone.search(lesson_cells.first_cell_source()).group(1) == student_branch.BRANCH
-    student_branch.build(course)
+    student_branch.build(course, repo_url=URL)
     for path in LESSONS:
         cells = _cells(git(course, "show", f"student:{path.relative_to(ROOT)}"))
         first = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
@@ -160,7 +181,7 @@ def test_nbgitpuller_pull_keeps_the_students_edit(course, tmp_path, monkeypatch)
     """A real nbgitpuller pull (file:// remote): the instructor's update arrives, the student's edit stays."""
     pull_module = pytest.importorskip("nbgitpuller.pull")
     monkeypatch.setenv("NBGITPULLER_DEPTH", "1")  # what a hub does by default: a shallow clone
-    student_branch.build(course)
+    student_branch.build(course, repo_url=URL)
     home = tmp_path / "home" / "course"
     url = f"file://{course}"
 
@@ -186,7 +207,7 @@ def test_nbgitpuller_pull_keeps_the_students_edit(course, tmp_path, monkeypatch)
     changed4["cells"][0]["source"] = ["# 04. 새 제목\n"]
     other.write_text(json.dumps(changed4, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     _commit_all(course, "fix titles")
-    student_branch.build(course)
+    student_branch.build(course, repo_url=URL)
 
     pull()
     after = json.loads(lesson.read_text(encoding="utf-8"))
@@ -197,3 +218,36 @@ def test_nbgitpuller_pull_keeps_the_students_edit(course, tmp_path, monkeypatch)
     assert (home / "notebooks" / "my_notes.md").read_text(encoding="utf-8") == "학생 메모\n"
     assert not [c for c in after["cells"] if "solution" in c.get("metadata", {}).get("tags", [])]
     assert git(home, "rev-parse", "HEAD") != git(home, "rev-parse", "origin/student")  # merged, student's commit on top
+
+
+def test_no_branch_without_the_address_students_clone(course):
+    """``make student`` takes the address from REPO_URL or the ``origin`` remote and refuses a placeholder,
+    a local path or nothing, naming the command that fixes it; an ssh remote becomes its https address."""
+    for url in (None, student_branch.PLACEHOLDER, "/srv/course.git"):
+        if url is None:
+            git(course, "remote", "remove", "origin")
+        with pytest.raises(SystemExit, match="make student REPO_URL="):
+            student_branch.build(course, repo_url=url)
+    assert subprocess.run(["git", "-C", str(course), "rev-parse", "--verify", "-q", "student"]).returncode != 0
+    git(course, "remote", "add", "origin", "git@github.com:teacher/dl-course.git")
+    student_branch.build(course)
+    assert "https://github.com/teacher/dl-course.git" in git(course, "show", "student:README.md")
+
+
+def test_the_branch_has_what_its_readme_names(course, tmp_path):
+    """The students' README names only commands and files that exist on the branch, and the branch's
+    tests import nothing that was left out (collected there; .ci/run runs them)."""
+    student_branch.build(course, repo_url=URL)
+    clone = tmp_path / "dl-course"
+    subprocess.run(["git", "clone", "-q", "-b", "student", str(course), str(clone)], check=True)
+    readme = (clone / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"[가-힣]", readme) and len(readme) < 8000
+    targets = set(re.findall(r"^([\w-]+):", (clone / "Makefile").read_text(encoding="utf-8"), re.M))
+    for command in set(re.findall(r"(?:^|`)make ([a-z-]+)", readme, re.M)):
+        assert command in targets, f"README names 'make {command}', which the branch's Makefile lacks"
+    plan = subprocess.run(["make", "-n", "-C", str(clone), "test", "PY=python"], capture_output=True, text=True)
+    assert plan.returncode == 0 and "scripts/" not in plan.stdout, plan.stdout + plan.stderr
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "tests"],
+                               cwd=clone, capture_output=True, text=True)
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
+    assert "tests/test_lessons.py::test_lesson_runs[05]" in collected.stdout
