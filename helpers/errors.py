@@ -107,3 +107,7 @@ class ChecksumError(DownloadError, ValueError):
 
 class BadWeightsError(DownloadError):
     """A weight file in a cache could not be read (corrupt, truncated or for another model)."""
+
+
+class CourseBug(CourseError, RuntimeError):
+    """The course's own reference computations disagree: a bug in the course, not in the student's answer."""
