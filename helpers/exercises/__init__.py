@@ -226,7 +226,8 @@ def _student_line(error: BaseException) -> str:
     """`` (셀의 N번째 줄: code)`` for the innermost frame of ``error`` outside helpers/ and installed packages."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         name = frame.filename or ""
-        if name.startswith(_HELPERS_DIR) or "site-packages" in name or name.startswith(sys.prefix) or name == __file__:
+        if name.startswith(_HELPERS_DIR) or "site-packages" in name or name.startswith(sys.prefix) \
+                or "/tests/fakegpu/" in name:  # the course's own code and the test's stand-in GPU: not the student's
             continue
         line = (frame.line or linecache.getline(name, frame.lineno or 0)).strip()
         return f" (당신의 코드 {frame.lineno}번째 줄: {line})" if line else f" (당신의 코드 {frame.lineno}번째 줄)"
