@@ -5,7 +5,7 @@ stand-in GPU; then, in the same kernel, for each mutation below:
 
 1. ``mutate`` puts the lesson's state into the buggy state the claim rules out;
 2. the self-check cell (the code cell that prints "자기 점검 통과") runs again and must stop with
-   an ``AssertionError`` whose message contains ``claim``;
+   the Korean ``SelfCheckFailed`` (``helpers.selfcheck``) whose message contains ``claim``;
 3. ``restore`` puts the state back, and the self-check must pass again (the control: the
    failure was the mutation's doing, not a second run's).
 
@@ -27,15 +27,30 @@ class Mutation:
 
 
 MUTATIONS: dict[str, list[Mutation]] = {
+    "01": [Mutation(
+        claim="테스트에서 맞힌 사진 수가 다수 클래스 기준선",
+        why="a head that always answers the minority class (a model no better than the majority baseline)",
+        mutate='_mutation_saved = {k: v.clone() for k, v in head.state_dict().items()}\n'
+               '_minority = min(Counter(test_labels.tolist()).items(), key=lambda kv: kv[1])[0]\n'
+               'with torch.no_grad():\n'
+               '    head.weight.zero_()\n'
+               '    head.bias.copy_(torch.where(torch.arange(len(head.bias)) == _minority, 5.0, -5.0))',
+        restore='head.load_state_dict(_mutation_saved)\ndel _mutation_saved, _minority',
+    ), Mutation(
+        claim="val 전처리는 늘 같아야",
+        why="the validation set read with the random training transform",
+        mutate='val_dataset.phase = "train"',
+        restore='val_dataset.phase = "val"',
+    )],
     "02": [Mutation(
-        claim="must not be augmented",
+        claim="검증·테스트 데이터는 증강하지 않아야 합니다",
         why="the validation loader gets the random training transform",
         mutate='_mutation_saved = loaders["val"].dataset.transform\n'
                'loaders["val"].dataset.transform = preprocess.train_transform()',
         restore='loaders["val"].dataset.transform = _mutation_saved\ndel _mutation_saved',
     )],
     "03": [Mutation(
-        claim="stage 1: head only",
+        claim="1단계: 헤드만 학습해야",
         why="stage 1 leaves the ImageNet backbone trainable (set_parameter_requires_grad(..., feature_extracting=False))",
         mutate='import copy as _copy\n'
                '_mutation_saved = stage1_trainable\n'
@@ -44,6 +59,33 @@ MUTATIONS: dict[str, list[Mutation]] = {
                'stage1_trainable = trainable_parameter_names(_mutation_model)\n'
                'del _mutation_model',
         restore='stage1_trainable = _mutation_saved\ndel _mutation_saved',
+    )],
+    "04": [Mutation(
+        claim="표 5-2와 다릅니다",
+        why="detach() replaced by a copy (clone().detach()): the 'detached' tensor no longer shares the original's memory",
+        mutate='_mutation_saved = MAKERS["tensor.detach()"]\n'
+               'MAKERS["tensor.detach()"] = lambda t: t.clone().detach()',
+        restore='MAKERS["tensor.detach()"] = _mutation_saved\ndel _mutation_saved',
+    )],
+    "07": [Mutation(
+        claim="테스트 뇌를 결정보다 먼저",
+        why="a model is scored on the test brain before the model and threshold are chosen on validation",
+        mutate='_mutation_saved = list(looks)\nlooks.remove("test")\nlooks.insert(0, "test")',
+        restore='looks[:] = _mutation_saved\ndel _mutation_saved',
+    ), Mutation(
+        claim="바르게 줄 세운 (양성, 음성) 묶음 쌍",
+        why="the scratch CNN ranks the test brain's blocks no better than the exact test allows for chance",
+        mutate='_mutation_saved = tests["scratch"]\n'
+               'tests["scratch"] = dict(_mutation_saved, U=_mutation_saved["U needed"] - 1)',
+        restore='tests["scratch"] = _mutation_saved\ndel _mutation_saved',
+    )],
+    "08": [Mutation(
+        claim="GCN이 가장 적게 맞힌 노드 수",
+        why="the GCN loses its edges (A_hat replaced by I, the edge-blind MLP): its answers stand in for the GCN's at every seed",
+        mutate='_mutation_saved = gcn_rows\n'
+               '_mutation_right = int(((mlp_preds == labels) & test_mask).sum())\n'
+               'gcn_rows = [(s, _mutation_right, g, l) for s, _, g, l in gcn_rows]',
+        restore='gcn_rows = _mutation_saved\ndel _mutation_saved, _mutation_right',
     )],
 }
 
@@ -79,7 +121,7 @@ def run_mutations(client, nb, lesson: str) -> list[str]:
         assert error is None, f"{where}: the mutation code no longer fits the lesson: {error['ename']}: {error['evalue'][:500]}"
         error = run_cell(client, nb, source)
         assert error is not None, f"{where}: the self-check passed although {mutation.why}"
-        assert error["ename"] == "AssertionError" and mutation.claim in error["evalue"], \
+        assert error["ename"] == "SelfCheckFailed" and mutation.claim in error["evalue"], \
             f"{where}: expected that claim's AssertionError, got {error['ename']}: {error['evalue'][:500]}"
         error = run_cell(client, nb, mutation.restore)
         assert error is None, f"{where}: restore failed: {error['ename']}: {error['evalue'][:500]}"
