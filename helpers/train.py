@@ -1,6 +1,7 @@
 """Training: ``fit`` with explicit train/val phases, ``evaluate`` and ``predict``.
 
->>> from helpers.train import fit, evaluate, ModelCheckpoint, EarlyStopping
+>>> from helpers.callbacks import EarlyStopping, ModelCheckpoint
+>>> from helpers.train import evaluate, fit
 >>> history = fit(model, loaders, criterion, optimizer, epochs=10, arch=ARCH, callbacks=[
 ...     ModelCheckpoint(CHECKPOINT_DIR / "best.pth"), EarlyStopping(patience=3)])
 >>> val_loss, val_acc = evaluate(model, loaders["val"])
@@ -8,8 +9,8 @@
 The layers underneath, each importable on its own (every import points down):
 ``helpers.history`` (``History``) → ``helpers.checkpoint`` (the file format) →
 ``helpers.callbacks`` (``ModelCheckpoint``, ``EarlyStopping``, ...) → this module.
-The names lessons import from here (callbacks, ``load_checkpoint``, ``save_atomic``,
-``read_csv_log``, ``History``) are re-exported.
+Each name is imported from the module that defines it (``from helpers.callbacks import
+EarlyStopping``, ``from helpers.device import get_device``): one place to look a name up.
 """
 from __future__ import annotations
 
@@ -27,22 +28,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from helpers.callbacks import (Callback, CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint,
-                               TensorBoardLogger, read_csv_log)
-from helpers.checkpoint import CheckpointError, load_checkpoint, make_checkpoint, save_atomic, save_checkpoint
+from helpers.callbacks import Callback
+from helpers.checkpoint import load_checkpoint, make_checkpoint, save_atomic
 from helpers.device import as_device, device_of, get_device, mps_available, run_on
 from helpers.errors import TrainingDiverged
-from helpers.memory import release_memory
 from helpers.history import History
+from helpers.memory import release_memory
 
-__all__ = [
-    "fit", "evaluate", "predict", "run_phase", "RunState", "seed_everything", "get_device",
-    "keep_frozen_batchnorm_in_eval", "rng_state", "set_rng_state",
-    # re-exported from the modules below, for lessons that import them from here
-    "History", "Callback", "ModelCheckpoint", "EarlyStopping", "LRScheduler", "CSVLogger",
-    "TensorBoardLogger", "read_csv_log", "load_checkpoint", "save_checkpoint", "save_atomic",
-    "CheckpointError",
-]
+__all__ = ["fit", "evaluate", "predict", "run_phase", "RunState", "seed_everything", "keep_frozen_batchnorm_in_eval",
+           "rng_state", "set_rng_state"]
 
 # --- set-up ------------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from torch import nn
 
 from conftest import TinyNet, _write_image
 from helpers.data import Preprocess, make_loaders
-from helpers.train import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint, fit, seed_everything
+from helpers.callbacks import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint
+from helpers.train import fit, seed_everything
 
 SMALL = Preprocess(resize=36, crop=32)
 CPU = torch.device("cpu")

@@ -10,9 +10,11 @@ import torch
 from torch import nn
 
 from conftest import TinyNet
-from helpers.checkpoint import CheckpointError, load_checkpoint, save_atomic, save_checkpoint
+from helpers.errors import CheckpointError
+from helpers.checkpoint import load_checkpoint, save_atomic, save_checkpoint
 from helpers.data import Preprocess, make_loaders
-from helpers.train import EarlyStopping, LRScheduler, ModelCheckpoint, fit
+from helpers.callbacks import EarlyStopping, LRScheduler, ModelCheckpoint
+from helpers.train import fit
 
 SMALL = Preprocess(resize=36, crop=32)
 CPU = torch.device("cpu")

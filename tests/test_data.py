@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 from torchvision import datasets
 
-from helpers.data import (BadImageError, DataLayoutError, Preprocess, check_layout, count_images,
-                          denormalize, make_loaders, verify_images)
+from helpers.errors import BadImageError, DataLayoutError
+from helpers.data import check_layout, count_images, denormalize, make_loaders, Preprocess, verify_images
 
 SMALL = Preprocess(resize=36, crop=32)
 
@@ -291,7 +291,7 @@ def test_a_symlink_loop_is_walked_once_and_each_file_counted_once(image_tree):
 def test_one_file_linked_into_two_splits_is_refused(image_tree):
     import os
 
-    from helpers.data import DataLayoutError
+    from helpers.errors import DataLayoutError
 
     os.symlink(image_tree / "train" / "red" / "red_0.png", image_tree / "test" / "red" / "leak.png")
     with pytest.raises(DataLayoutError, match="데이터 누수") as info:
@@ -304,7 +304,8 @@ def test_class_names_from_a_mac_and_from_windows_are_the_same_classes(image_tree
     and must be the same class with the same index in every split (before: "the classes differ")."""
     import unicodedata
 
-    from helpers.data import DataLayoutError, class_folders
+    from helpers.data import class_folders
+    from helpers.errors import DataLayoutError
 
     for split in ("train", "val", "test"):
         form = "NFD" if split == "test" else "NFC"

@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from helpers import exercises
-from helpers.exercises import (NOT_SOLVED, PASSED, WRONG, ExerciseFailed, Wrong, as_choice, as_function, as_instance,
-                               as_number, as_numbers, as_text, check, exercise, restoring)
+from helpers.exercises import as_choice, as_function, as_instance, as_number, as_numbers, as_text, check, exercise, NOT_SOLVED, PASSED, restoring, WRONG, Wrong
+from helpers.errors import ExerciseFailed
 
 
 @exercise("99.1")

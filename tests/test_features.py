@@ -208,7 +208,7 @@ def test_a_lambda_transform_is_computed_but_not_cached(tiny_net, image_tree, tmp
 
 def test_own_sequential_cnn_and_named_head(loaders):
     """A student's own nn.Sequential (last Linear, then Dropout/Softmax) and a custom module with head=."""
-    from helpers.models import HeadError
+    from helpers.errors import HeadError
 
     torch.manual_seed(0)
     seq = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.data import BadImageError, load_image
+from helpers.errors import BadImageError
+from helpers.data import load_image
 
 
 def _load(tmp_path, image: Image.Image, name: str, **save_args) -> Image.Image:

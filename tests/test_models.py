@@ -304,7 +304,7 @@ def test_replace_head_on_a_students_sequential(build, expected):
 
 
 def test_head_argument_names_the_head_and_errors_are_korean():
-    from helpers.models import HeadError
+    from helpers.errors import HeadError
 
     class Net(nn.Module):
         def __init__(self):

@@ -9,7 +9,7 @@ from matplotlib import font_manager  # noqa: E402
 
 from helpers.data import Preprocess, denormalize  # noqa: E402
 from helpers.plots import plot_history, plot_predictions, show_batch, use_korean_font  # noqa: E402
-from helpers.train import History  # noqa: E402
+from helpers.history import History
 
 
 LITE = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))  # not ImageNet: a wrong default would show

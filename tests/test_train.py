@@ -7,9 +7,11 @@ import torch
 from torch import nn
 
 from helpers.data import Preprocess, make_loaders
-from helpers.train import (CSVLogger, EarlyStopping, History, LRScheduler, ModelCheckpoint,
-                           TensorBoardLogger, evaluate, fit, get_device, load_checkpoint, predict,
-                           read_csv_log, seed_everything)
+from helpers.callbacks import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint, read_csv_log, TensorBoardLogger
+from helpers.history import History
+from helpers.train import evaluate, fit, predict, seed_everything
+from helpers.device import get_device
+from helpers.checkpoint import load_checkpoint
 
 SMALL = Preprocess(resize=36, crop=32)
 
@@ -267,7 +269,7 @@ def test_interrupt_without_a_checkpoint_says_how_to_get_one(tiny_net, loaders, c
                          ids=["str", "torch.device", "indexed", "float"])
 def test_device_argument_forms(tiny_net, loaders, device):
     """fit/evaluate/predict take a device as a string or a torch.device; nonsense gets a Korean error."""
-    from helpers.device import DeviceError
+    from helpers.errors import DeviceError
 
     optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
     if isinstance(device, float):
@@ -280,7 +282,8 @@ def test_device_argument_forms(tiny_net, loaders, device):
 
 
 def test_bad_device_name_is_korean():
-    from helpers.device import DeviceError, as_device
+    from helpers.device import as_device
+    from helpers.errors import DeviceError
 
     with pytest.raises(DeviceError, match="해결"):
         as_device("gpu")

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from classroom.grading import FAILED, VERDICTS
 from classroom.grading.answers import NeedsCode, decode
-from helpers.exercises import NOT_SOLVED, PASSED, WRONG, ExerciseFailed, check, registered_ids
+from helpers.exercises import check, NOT_SOLVED, PASSED, registered_ids, WRONG
+from helpers.errors import ExerciseFailed
 
 PREFIX = "GRADER "
 REPLY_MAX = 16 << 10
