@@ -79,6 +79,7 @@ class ModelCheckpoint(Callback):
     ``save_best_only=True`` (default) keeps one file holding only the best epoch so far
     by ``monitor``; ``save_best_only=False`` rewrites it every epoch (``last.pth``, for
     ``fit(..., resume_from=...)``). Writes are atomic (``helpers.checkpoint.save_atomic``).
+    Keras's ``ModelCheckpoint`` defaults to ``save_best_only=False``; this one to ``True``.
     """
 
     order = 90
@@ -129,7 +130,8 @@ class EarlyStopping(Callback):
     ``restore_best_weights=True`` (the default here) puts the best epoch's weights back when
     training stops early; a run that uses all its epochs keeps the last epoch's weights. Keras 3
     differs: its default is ``False``, and with ``True`` it restores the best weights at the end
-    of training whether or not it stopped early. The best weights are part of this callback's
+    of training whether or not it stopped early. The stopping rule is Keras's: stop once the
+    epochs without improvement reach ``patience``. The best weights are part of this callback's
     state, so they survive a resume.
     """
 
