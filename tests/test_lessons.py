@@ -84,7 +84,9 @@ def test_mutation_runner_on_a_tiny_lesson(monkeypatch):
 
     code = nbformat.v4.new_code_cell
     nb = nbformat.v4.new_notebook(cells=[
-        code("items = [1, 2]"), code(f'assert len(items) == 2, "exactly two items"\nprint("{SELF_CHECK}")')])
+        code("items = [1, 2]"),
+        code(f'from helpers.selfcheck import self_check\nwith self_check():\n    assert len(items) == 2, "exactly two items"\n'
+             f'    print("{SELF_CHECK}")')])
     monkeypatch.setitem(MUTATIONS, "99", [
         Mutation("exactly two items", "a third item", "items.append(3)", "items.pop()"),
         Mutation("exactly two items", "nothing changed", "pass", "pass")])

@@ -27,7 +27,8 @@ import helpers
 import time, torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from helpers.train import fit, ModelCheckpoint
+from helpers.callbacks import ModelCheckpoint
+from helpers.train import fit
 
 class Slow(nn.Module):  # a few seconds per epoch: time to press the stop button mid-training
     def __init__(self):

@@ -200,23 +200,6 @@ def test_device_is_a_torch_device():
     assert get_device().type in {"cpu", "cuda", "mps"}
 
 
-def test_lessons_imports_keep_working():
-    """Lessons import these names from helpers.train; the split into modules must not break them."""
-    import helpers.callbacks
-    import helpers.checkpoint
-    import helpers.history
-    import helpers.train as train
-
-    assert train.ModelCheckpoint is helpers.callbacks.ModelCheckpoint
-    assert train.load_checkpoint is helpers.checkpoint.load_checkpoint
-    assert train.save_atomic is helpers.checkpoint.save_atomic
-    assert train.History is helpers.history.History
-    assert train.read_csv_log is helpers.callbacks.read_csv_log
-    for name in ("fit", "evaluate", "predict", "run_phase", "RunState", "seed_everything", "get_device",
-                 "keep_frozen_batchnorm_in_eval", "EarlyStopping", "LRScheduler", "CSVLogger", "TensorBoardLogger"):
-        assert callable(getattr(train, name)), name
-
-
 def test_resume_state_includes_a_macs_gpu_generator(monkeypatch):
     """Dropout on Apple's GPU draws from the MPS generator: a resume must put it back too."""
     import helpers.train as train
