@@ -14,7 +14,7 @@ is marked: one photo the other way would fail it, which is a coin, not a finding
 
     .venv/bin/python benchmarks/claims_sweep.py                      # everything (~40 min on 2 cores)
     .venv/bin/python benchmarks/claims_sweep.py --lessons 02 --seeds 0-2 --settings pinned-1
-    .venv/bin/python benchmarks/claims_sweep.py --merge /tmp/sweep/*.json    # one table from several runs
+    .venv/bin/python benchmarks/claims_sweep.py --merge outputs/sweep/*.json   # one table from several runs
 """
 from __future__ import annotations
 

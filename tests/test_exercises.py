@@ -136,12 +136,12 @@ def test_text_is_unicode_normalised():
         as_text(3)
 
 
-def test_a_students_error_is_reported_as_theirs_with_their_line():
+def test_a_students_error_is_reported_as_theirs_with_their_line(tmp_path):
+    cell = str(tmp_path / "ipykernel_1" / "cell.py")  # where Jupyter keeps a cell's code
     namespace: dict = {}
-    exec(compile("def f(x):\n    y = x + 1\n    return y.shape\n", "/tmp/ipykernel_1/cell.py", "exec"), namespace)
+    exec(compile("def f(x):\n    y = x + 1\n    return y.shape\n", cell, "exec"), namespace)
     import linecache
-    linecache.cache["/tmp/ipykernel_1/cell.py"] = (0, None, ["def f(x):\n", "    y = x + 1\n", "    return y.shape\n"],
-                                                   "/tmp/ipykernel_1/cell.py")
+    linecache.cache[cell] = (0, None, ["def f(x):\n", "    y = x + 1\n", "    return y.shape\n"], cell)
     with pytest.raises(Wrong) as info:
         as_function(namespace["f"], "answer_m1", "f")(1)
     assert "AttributeError" in str(info.value) and "3번째 줄: return y.shape" in str(info.value), str(info.value)

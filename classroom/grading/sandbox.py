@@ -155,7 +155,7 @@ def bwrap_works() -> bool:
     if not shutil.which("bwrap"):
         return False
     try:
-        result = subprocess.run(_base(256 << 20) + ["--", "/usr/bin/true"], capture_output=True, timeout=30)
+        result = subprocess.run(_base(256 << 20) + ["--", "true"], capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0
