@@ -3,7 +3,9 @@
 Every kernel started during ``make test`` logs the cells it runs (``tests/kernel_log.py``,
 ``COURSE_KERNEL_LOG``). A lesson counts as executed once per kernel that ran any code cell found
 in that lesson and in no other (so the shared first cell, the environment check, counts for
-none: the browser test, which runs only that cell in JupyterLab, executes no lesson). The mutation
+none: the browser test, which runs only that cell in JupyterLab, executes no lesson). Solution
+cells (tag ``solution``) count for none either: the exercise fixtures run answers such as
+``answer_1 = "b"`` in every instructor kernel, and another lesson's solution may read the same. The mutation
 tests run in the instructor run's kernel and add nothing. ``make test`` runs this file last, with
 ``COURSE_REQUIRE_HANDOUTS=1``: then each lesson of the run must have been executed exactly twice
 (instructor and student edition), which also proves the log works.
@@ -29,11 +31,12 @@ def _sha1(source: str) -> str:
 
 
 def distinctive_cells(paths: list[Path]) -> dict[str, str]:
-    """sha1 of a code cell's source -> the lesson it belongs to, for cells only one lesson has."""
+    """sha1 of a code cell's source -> the lesson it belongs to, for cells only one lesson has
+    (solution cells excluded: see the module docstring)."""
     owners: dict[str, set[str]] = collections.defaultdict(set)
     for path in paths:
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type == "code" and cell.source.strip():
+            if cell.cell_type == "code" and cell.source.strip() and "solution" not in cell.metadata.get("tags", []):
                 owners[_sha1(cell.source)].add(path.name[:2])
     return {sha: next(iter(lessons)) for sha, lessons in owners.items() if len(lessons) == 1}
 
@@ -61,6 +64,15 @@ def test_counting_kernels_not_cells():
     assert executions(records, cells) == {a.name[:2]: 2}
     records.append({"pid": 4, "sha1": _sha1(mine[-1])})
     assert executions(records, cells)[a.name[:2]] == 3  # a third run is seen
+
+
+def test_solution_cells_count_for_no_lesson():
+    """The fixtures' answers (``answer_1 = "b"``) run in every instructor kernel: no lesson owns them."""
+    cells = distinctive_cells(LESSONS)
+    solutions = [c.source for path in LESSONS for c in nbformat.read(path, as_version=4).cells
+                 if c.cell_type == "code" and "solution" in c.metadata.get("tags", [])]
+    assert solutions, "expected solution cells in the lessons"
+    assert not [s for s in solutions if _sha1(s) in cells]
 
 
 def test_no_lesson_executed_more_than_twice():
