@@ -64,13 +64,6 @@ def lesson_code(path: Path) -> str:
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
-def code_cell(cells, marker: str) -> int:
-    """Index of the one code cell containing ``marker``."""
-    found = [i for i, c in enumerate(cells) if c.cell_type == "code" and marker in c.source]
-    assert len(found) == 1, f"marker {marker!r} should be in exactly one code cell, found {found}"
-    return found[0]
-
-
 def stand_in_env(log: Path | None = None, net_log: Path | None = None) -> dict:
     """The environment of a process with the stand-in GPU (and, with ``net_log``, the network
     guard too: the lessons' GPU path must make no network attempt either)."""

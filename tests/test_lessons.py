@@ -4,7 +4,8 @@
 network guard, cell by cell as nbval does, and then asserts: the self-check passed, every exercise
 check says "통과", something ran on the device and, if the lesson trains a network, its backward
 pass did (the stand-in's ``COURSE_FAKEGPU_LOG``), no network attempt; then the mutation tests of
-``tests/mutations.py`` and the exercise fixtures of ``tests/exercise_fixtures/`` run in the same kernel.
+``tests/mutations.py`` and the exercise fixtures of ``tests/exercise_fixtures/`` run in the same kernel,
+after each solution has crossed to the grader's checker as ``course-grade`` sends it (``tests/crossing.py``).
 
 ``test_student_edition[NN]`` runs lesson NN without its solution cells on the CPU under the network
 guard: every cell runs, every exercise check says "아직 풀지 않음", no network attempt.
@@ -18,6 +19,7 @@ import nbformat
 import pytest
 
 from lesson_runs import ROOT, SELF_CHECK, TRAINS, lesson_code, load_handouts, run_edition, selected
+from crossing import run_crossing
 from exercise_fixtures import fixtures, run_fixtures
 from mutations import MUTATIONS, check_claims, run_mutations
 
@@ -39,8 +41,10 @@ def test_instructor_edition(path):
     check_claims(nbformat.read(path, as_version=4), lesson)  # before the run: a missing claim fails fast
     proved: list[str] = []
     tried: dict = {}
+    crossed: dict = {}
 
     def after(client, nb):
+        crossed.update(run_crossing(client, nb))  # first: the lesson's state as the student's run leaves it
         proved.extend(run_mutations(client, nb, lesson))
         tried.update(run_fixtures(client, nb, lesson))
 
@@ -56,6 +60,9 @@ def test_instructor_edition(path):
         backward = {op: n for op, n in kernel["by_op"].items() if "backward" in op}
         assert backward, f"{path.name} trains a network, but no backward pass ran on the device: {kernel['by_op']}"
     assert len(proved) == len(MUTATIONS.get(lesson, [])), proved
+    assert crossed and all(r["verdict"] == "통과" for r in crossed.values()), \
+        f"{path.name}: the solutions as course-grade checks them (tests/crossing.py): {crossed}"
+    assert set(crossed) == set(verdicts), f"{path.name}: checks the grader finds {sorted(crossed)}, the lesson's {sorted(verdicts)}"
     assert sum(t["right"] + t["wrong"] for t in tried.values()) == len(fixtures(lesson)), tried
 
 

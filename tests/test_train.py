@@ -230,12 +230,17 @@ def test_ctrl_c_while_an_epoch_ends_waits_for_its_files(tiny_net, loaders, tmp_p
     then stops training: the file holds that epoch, and the message says how to resume from it."""
     last = tmp_path / "last.pth"
     optimizer = torch.optim.SGD(tiny_net.parameters(), lr=0.05)
-    with pytest.raises(KeyboardInterrupt):
-        fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, progress=False,
-            callbacks=[StopBetween(), ModelCheckpoint(last, save_best_only=False)])
+    # Python's own Ctrl-C handler, as a kernel has it (a test runner's worker may ignore SIGINT instead)
+    runner_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit(tiny_net, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, progress=False,
+                callbacks=[StopBetween(), ModelCheckpoint(last, save_best_only=False)])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C is Python's own again"
+    finally:
+        signal.signal(signal.SIGINT, runner_handler)
     assert torch.load(last, weights_only=True)["epoch"] == 2
     assert f"resume_from={str(last)!r}" in capsys.readouterr().out
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C is Python's own again"
 
 
 def test_interrupt_without_a_checkpoint_says_how_to_get_one(tiny_net, loaders, capsys):

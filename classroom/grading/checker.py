@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from classroom.grading import FAILED, VERDICTS
-from classroom.grading.answers import NeedsCode, decode
+from classroom.grading.answers import BLOBS, NeedsCode, decode
 from helpers.exercises import check, NOT_SOLVED, PASSED, registered_ids, WRONG
 from helpers.errors import ExerciseFailed
 
@@ -69,7 +69,7 @@ def run_check(exercise_id: str, record, timeout: float) -> dict:
     return {"verdict": str(verdict), "detail": None}
 
 
-def _in_child(exercise_id: str, text: str, timeout: float) -> dict:
+def _in_child(exercise_id: str, text: str, blobs: Path, timeout: float) -> dict:
     """Fork; the child rebuilds the answer's code and checks it; only its one bounded reply comes back."""
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -84,7 +84,7 @@ def _in_child(exercise_id: str, text: str, timeout: float) -> dict:
             sys.stdout = sys.stderr = io.StringIO()
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
-                record = decode(text, code=True)
+                record = decode(text, code=True, blobs=blobs)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             result = run_check(exercise_id, record, timeout)
@@ -135,16 +135,16 @@ def main() -> int:
             continue  # the grader knows why it has no answer
         text = path.read_text(encoding="utf-8")
         try:
-            record = decode(text)
+            record = decode(text, blobs=answers / BLOBS)
         except NeedsCode:
             code.append((exercise_id, text))
             continue
-        except (ValueError, TypeError, KeyError, RecursionError, OverflowError):
-            report(exercise_id, "data", {"verdict": FAILED, "detail": "저장된 답의 형식이 잘못되었습니다"})
+        except ValueError as error:  # answers.NotData
+            report(exercise_id, "data", {"verdict": FAILED, "detail": f"저장된 답을 되살리지 못했습니다: {str(error)[:300]}"})
             continue
         report(exercise_id, "data", run_check(exercise_id, record, timeout))
     for exercise_id, text in code:
-        report(exercise_id, "code", _in_child(exercise_id, text, timeout))
+        report(exercise_id, "code", _in_child(exercise_id, text, answers / BLOBS, timeout))
     os._exit(0)
 
 

@@ -15,7 +15,9 @@ from what the grader sees itself; the runner's events only say which step it is 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import selectors
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classroom.grading import FAILED, VERDICTS, report, sandbox
+from classroom.grading.answers import BLOB_NAME, BLOBS
 from classroom.grading.checker import PREFIX
 from classroom.grading.plan import Lesson, SubmissionError, make_plan, notebooks_dir, pristine_lesson, read_lesson
 from helpers.exercises import registered_ids
@@ -112,6 +115,9 @@ class Events:
         step = event.get("step")
         if event.get("state") == "start" and type(step) is int and self.highest_step < step < self.steps:
             self.highest_step, self.progress = step, time.monotonic()  # each step moves the clock once
+        if isinstance(event.get("blob"), str):
+            self._blob(event["blob"], event.get("data"))
+            return
         answer = event.get("answer")
         if isinstance(answer, str):
             if answer not in self.ids or self.answers is None:
@@ -130,6 +136,22 @@ class Events:
             self.kept.append({k: v[:500] if isinstance(v, str) else v for k, v in event.items()})
         else:
             self.dropped += 1
+
+
+    def _blob(self, name: str, text) -> None:
+        """A big tensor of an answer (``answers.BLOB_MIN``), kept under its SHA-256 if the name is true."""
+        try:
+            data = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+        except ValueError:
+            data = None
+        if self.answers is None or data is None or not BLOB_NAME.fullmatch(name) \
+                or hashlib.sha256(data).hexdigest() != name or self.answer_bytes + len(data) > ANSWERS_MAX:
+            self.malformed += 1
+            return
+        self.answer_bytes += len(data)
+        folder = self.answers / BLOBS
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_bytes(data)
 
 
 def _run(argv: list[str], options: Options, notebooks: Path, files: dict[Path, Path], *, wall: float,

@@ -1,8 +1,11 @@
 """What runs for one submission: its own cells, with the lesson's pristine check cells put back.
 
 A *check cell* is a code cell that only calls ``check("NN.x", ...)`` (and may import ``check``):
-found by reading the code, so lessons can change freely. In a submission such cells are removed
-wherever they are (moved, duplicated, edited); the lesson's own check cells are inserted instead:
+found by reading the code, so lessons can change freely. In the lesson a check cell may also begin
+with code that measures what the check compares with (a predict exercise measures only after the
+prediction): that *setup* runs as the lesson wrote it, then the calls. In a submission check cells,
+and cells with a lesson check cell's id, are removed wherever they are (moved, duplicated, edited);
+the lesson's own check cells are inserted instead:
 
 1. where the submission had its check cell for that exercise, if that is after the answer cell
    (the cell before the check cell in the lesson: the solution cell if the submission kept it,
@@ -12,7 +15,7 @@ wherever they are (moved, duplicated, edited); the lesson's own check cells are 
 
 >>> lesson = pristine_lesson("05")
 >>> [c.ids for c in lesson.checks]
-[['05.1'], ['05.2'], ['05.3']]
+[['05.M1'], ['05.1'], ['05.2'], ['05.3']]
 """
 from __future__ import annotations
 
@@ -53,30 +56,54 @@ def _tags(cell: dict) -> list:
     return tags if isinstance(tags, list) else []
 
 
-def check_ids(source: str) -> list[str]:
-    """The exercise ids a check cell checks, in order (``[]`` if the cell is not a check cell)."""
+def _check_id(node) -> str | None:
+    """The id of ``check("NN.x", ...)`` if ``node`` is such a statement."""
+    if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "check"
+            and node.value.args and isinstance(node.value.args[0], ast.Constant)
+            and isinstance(node.value.args[0].value, str) and EXERCISE_ID.fullmatch(node.value.args[0].value)):
+        return node.value.args[0].value
+    return None
+
+
+def _is_check_import(node) -> bool:
+    return isinstance(node, ast.ImportFrom) and node.module == "helpers.exercises"
+
+
+def split_check_cell(source: str) -> tuple[str, str, list[str]]:
+    """``(setup, calls, ids)`` of a lesson's check cell: the code before its trailing ``check`` calls,
+    those calls, and their ids (``("", "", [])`` if the cell does not end with check calls, or calls
+    ``check`` anywhere else)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []
-    ids = []
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "helpers.exercises":
-            continue
-        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-                and isinstance(node.value.func, ast.Name) and node.value.func.id == "check"
-                and node.value.args and isinstance(node.value.args[0], ast.Constant)
-                and isinstance(node.value.args[0].value, str) and EXERCISE_ID.fullmatch(node.value.args[0].value)):
-            ids.append(node.value.args[0].value)
-            continue
-        return []
-    return ids
+        return "", "", []
+    start = len(tree.body)
+    while start > 0 and (_check_id(tree.body[start - 1]) or _is_check_import(tree.body[start - 1])):
+        start -= 1
+    ids = [i for i in map(_check_id, tree.body[start:]) if i]
+    setup = tree.body[:start]
+    calls_check = any(isinstance(n, ast.Name) and n.id == "check" and isinstance(n.ctx, ast.Load)
+                      for node in setup for n in ast.walk(node))
+    if not ids or calls_check:
+        return "", "", []
+    lines = source.splitlines(keepends=True)
+    cut = tree.body[start].lineno - 1 if setup else 0
+    return "".join(lines[:cut]), "".join(lines[cut:]), ids
+
+
+def check_ids(source: str) -> list[str]:
+    """The exercise ids a check cell checks, in order (``[]`` if the cell is not a check cell: it
+    must hold nothing but ``check`` calls and the import of ``check``)."""
+    setup, _, ids = split_check_cell(source)
+    return [] if setup.strip() else ids
 
 
 @dataclass
 class CheckCell:
     ids: list[str]
-    source: str
+    source: str         # the check calls
+    setup: str          # the lesson's code before them in the same cell ("" if none)
     cell_id: str | None
     anchors: list[str]  # ids of the code cells before it, nearest first, up to the first non-solution one
 
@@ -101,7 +128,7 @@ def read_lesson(path: Path) -> Lesson:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     checks = []
     for index, cell in enumerate(cells):
-        ids = check_ids(_source(cell)) if cell["cell_type"] == "code" else []
+        setup, calls, ids = split_check_cell(_source(cell)) if cell["cell_type"] == "code" else ("", "", [])
         if not ids:
             continue
         anchors = []
@@ -112,7 +139,7 @@ def read_lesson(path: Path) -> Lesson:
                 anchors.append(before["id"])
             if SOLUTION_TAG not in _tags(before):
                 break
-        checks.append(CheckCell(ids, _source(cell), cell.get("id"), anchors))
+        checks.append(CheckCell(ids, calls, setup, cell.get("id"), anchors))
     return Lesson(path.name[:2], path, checks, _markdown(cells))
 
 
@@ -195,9 +222,10 @@ def make_plan(data: bytes, lesson: Lesson, others: dict[str, Lesson]) -> Plan:
         else:
             at = len(steps)
             notes.append(f"{', '.join(check.ids)}: 답 셀과 확인 셀을 찾지 못해 노트북 끝에서 확인했습니다")
-        inserts.append((at, order, Step("check", check.source, None, list(check.ids))))
-    for at, _, step in sorted(inserts, key=lambda t: (t[0], t[1]), reverse=True):
-        steps.insert(at, step)
+        cell = [Step("code", check.setup, None)] if check.setup.strip() else []
+        inserts.append((at, order, cell + [Step("check", check.source, None, list(check.ids))]))
+    for at, _, cell in sorted(inserts, key=lambda t: (t[0], t[1]), reverse=True):
+        steps[at:at] = cell
     if seen_check_cells != len(lesson.checks):
         notes.append(f"확인 셀이 {len(lesson.checks)}개가 아니라 {seen_check_cells}개였습니다 "
                      "(지워지거나 복사된 확인 셀은 레슨의 원래 확인 셀로 바꿔 채점했습니다)")

@@ -15,6 +15,7 @@ which reads them as the student's words; the verdicts come from ``classroom.grad
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import os
 import signal
@@ -28,19 +29,52 @@ class CellTimeout(BaseException):
     """Raised in a cell that runs too long."""
 
 
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def answer_records(source: str, namespace: dict, blob=None):
+    """For each ``check("ID", answer, name=value, ...)`` of a check cell's ``source``: the answer and
+    the named values, evaluated in ``namespace`` (nothing is checked here), as
+    ``(ID, JSON text, None)``, or ``(ID, None, (kind, why))`` where they cannot cross as data
+    (``"not-data"``) or their expressions failed (``"error"``)."""
+    from classroom.grading.answers import NotData, encode
+
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom):
+            continue
+        call = node.value
+        exercise_id = call.args[0].value
+        try:
+            answer = eval(compile(ast.Expression(call.args[1]), "<check>", "eval"), namespace) \
+                if len(call.args) > 1 else None
+            context = {kw.arg: eval(compile(ast.Expression(kw.value), "<check>", "eval"), namespace)
+                       for kw in call.keywords}
+            yield exercise_id, encode({"answer": answer, "context": context}, blob), None
+        except NotData as error:
+            yield exercise_id, None, ("not-data", str(error))
+        except BaseException as error:  # noqa: BLE001 - the answer's expression failed
+            yield exercise_id, None, ("error", describe(error))
+
+
 def main() -> int:
     plan = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     cell_timeout = float(sys.argv[2])
     events = os.fdopen(int(os.environ.pop("GRADER_EVENTS_FD")), "w", buffering=1, encoding="utf-8")
     os.environ["COURSE_NETGUARD_LOG"] = str(NETGUARD_LOG)
 
-    from classroom.grading.answers import NotData, encode
-
     def emit(**event) -> None:
         try:
             events.write(json.dumps(event, ensure_ascii=False) + "\n")
         except (OSError, ValueError):
             pass
+
+    sent: set[str] = set()
+
+    def blob(name: str, raw: bytes) -> None:  # a big tensor, once per submission (answers.BLOB_MIN)
+        if name not in sent:
+            sent.add(name)
+            emit(blob=name, data=base64.b64encode(raw).decode("ascii"))
 
     def on_alarm(signum, frame):
         raise CellTimeout(f"셀이 시간 제한 {cell_timeout:g}초를 넘겼습니다")
@@ -53,25 +87,12 @@ def main() -> int:
     config.InteractiveShell.colors = "nocolor"
     shell = InteractiveShell.instance(config=config)
 
-    def describe(error: BaseException) -> str:
-        return f"{type(error).__name__}: {str(error)[:300]}"
-
     def run_check(source: str) -> None:
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.ImportFrom):
-                continue
-            call = node.value
-            exercise_id = call.args[0].value
-            try:
-                answer = eval(compile(ast.Expression(call.args[1]), "<check>", "eval"), shell.user_ns) \
-                    if len(call.args) > 1 else None
-                context = {kw.arg: eval(compile(ast.Expression(kw.value), "<check>", "eval"), shell.user_ns)
-                           for kw in call.keywords}
-                emit(answer=exercise_id, json=encode({"answer": answer, "context": context}))
-            except NotData as error:
-                emit(answer=exercise_id, error=str(error), kind="not-data")
-            except BaseException as error:  # noqa: BLE001 - the answer's expression failed
-                emit(answer=exercise_id, error=describe(error), kind="error")
+        for exercise_id, text, error in answer_records(source, shell.user_ns, blob):
+            if text is not None:
+                emit(answer=exercise_id, json=text)
+            else:
+                emit(answer=exercise_id, error=error[1], kind=error[0])
 
     signal.signal(signal.SIGALRM, on_alarm)
     for number, step in enumerate(plan["steps"]):
