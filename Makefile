@@ -47,7 +47,7 @@ WHOLE_COURSE := --ignore=tests/test_browser.py --ignore=tests/test_binder.py --i
 	--ignore=tests/test_saved_lesson.py
 RENDER := MPLBACKEND=Agg $(PY) scripts/handouts.py $(if $(LESSONS),--lessons $(LESSONS))
 
-.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench claims clean student grade
+.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench claims clean student grade hub
 
 setup: $(STAMP) $(LAB_SETTINGS) git-filter
 
@@ -119,14 +119,14 @@ EDITIONS := $(wildcard scripts/handouts.py)
 #    the count of lesson executions (at most two per lesson)
 test: setup
 	@mkdir -p outputs && rm -f outputs/kernel_cells.jsonl
-	$(TEST_ENV) $(PYTEST_N) --durations=15 tests $(if $(LESSONS),$(WHOLE_COURSE)) --deselect tests/test_handouts.py::test_built \
+	$(TEST_ENV) $(PYTEST_N) --durations=15 tests --ignore=tests/test_hub.py $(if $(LESSONS),$(WHOLE_COURSE)) --deselect tests/test_handouts.py::test_built \
 		--deselect tests/test_run_count.py::test_no_lesson_executed_more_than_twice
 	$(if $(EDITIONS),$(RENDER))
 	$(if $(EDITIONS),$(TEST_ENV) COURSE_REQUIRE_HANDOUTS=1 $(PY) -m pytest -p no:xdist tests/test_handouts.py \
 		tests/test_run_count.py -k "built or no_lesson_executed_more_than_twice")
 
 unit: setup
-	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PYTEST_N) tests --deselect tests/test_handouts.py::test_built \
+	MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PYTEST_N) tests --ignore=tests/test_hub.py --deselect tests/test_handouts.py::test_built \
 		--deselect tests/test_lessons.py::test_instructor_edition --deselect tests/test_lessons.py::test_student_edition
 
 # The GPU student's path without a GPU: the stand-in device of tests/fakegpu, checked, then every
@@ -157,7 +157,7 @@ handouts: notebooks
 FLOOR_VENV  := .venv-floor
 FLOOR_PY    := $(FLOOR_VENV)/bin/python
 FLOOR_STAMP := $(FLOOR_VENV)/.installed
-FLOOR_SKIP  := --ignore=tests/test_browser.py --ignore=tests/test_saved_lesson.py --ignore=tests/test_handouts.py --ignore=tests/test_binder.py \
+FLOOR_SKIP  := --ignore=tests/test_hub.py --ignore=tests/test_browser.py --ignore=tests/test_saved_lesson.py --ignore=tests/test_handouts.py --ignore=tests/test_binder.py \
 	--ignore=tests/test_grading.py --ignore=tests/test_student_branch.py \
 	--ignore=tests/test_fakegpu.py --ignore=tests/test_lessons.py --ignore=tests/test_run_count.py
 
@@ -197,6 +197,15 @@ student: setup
 grade: setup
 	@test -n "$(LESSON)" -a -n "$(SUBMISSIONS)" || { echo "사용법: make grade LESSON=05 SUBMISSIONS=<제출 폴더>"; exit 2; }
 	$(VENV)/bin/course-grade $(LESSON) $(SUBMISSIONS) $(GRADE_ARGS)
+
+# A class on a real JupyterHub (tests/test_hub.py, outside `make test`; .ci/run runs it): JupyterHub and
+# nbgitpuller into .venv (requirements-hub.txt), configurable-http-proxy from npm into .hub/ (needs
+# Node.js: sudo apt-get install nodejs npm), then two students pull, run, edit, update and hand in.
+hub: setup
+	@command -v npm >/dev/null || { echo "make hub에는 Node.js가 필요합니다: sudo apt-get install nodejs npm"; exit 2; }
+	$(PIP) install -r requirements-hub.txt
+	@test -x .hub/node_modules/.bin/configurable-http-proxy || npm install --prefix .hub --no-audit --no-fund configurable-http-proxy@5.3.0
+	MPLBACKEND=Agg $(PY) -m pytest -p no:xdist -v tests/test_hub.py
 
 bench: setup
 	$(PY) benchmarks/run_all.py
