@@ -95,12 +95,14 @@ def test_a_transform_and_a_function_that_uses_it_cross(tmp_path):
     cell.write_text("from torchvision import transforms\n"
                     "to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.25] * 3)])\n"
                     "handle = object()  # a global; the function's local of the same name must not drag it along\n"
-                    "def to_input(image):\n    handle = to_tensor(image)\n    return handle.unsqueeze(0)\n")
+                    "SIZE = 4\n"
+                    "def to_input(image, size=SIZE):  # a default, read when the def runs\n"
+                    "    handle = to_tensor(image)\n    return handle.unsqueeze(0)[..., :size]\n")
     namespace = {"__name__": "__main__"}
     exec(compile(cell.read_text(), str(cell), "exec"), namespace)
     image = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
     text = encode(namespace["to_input"])
-    assert set(json.loads(text)["globals"]) == {"to_tensor"}
+    assert set(json.loads(text)["globals"]) == {"to_tensor", "SIZE"}
     rebuilt = decode(text, code=True)
     assert torch.equal(rebuilt(image), namespace["to_input"](image))
 

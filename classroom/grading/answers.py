@@ -227,7 +227,11 @@ def _function(fn, depth: int, state: dict) -> str:
     except (OSError, TypeError, SyntaxError):
         raise NotData(f"함수 {name}의 소스 코드를 찾지 못했습니다") from None
     state["functions"][name] = source
-    for used in sorted(_globals_read(fn.__code__) & fn.__globals__.keys()):
+    header = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))][:1]
+    at_def = {n.id for d in header for part in (d.args.defaults, d.args.kw_defaults, d.decorator_list,
+                                                [a.annotation for a in d.args.args + d.args.kwonlyargs], [d.returns])
+              for e in part if e is not None for n in ast.walk(e) if isinstance(n, ast.Name)}
+    for used in sorted((_globals_read(fn.__code__) | at_def) & fn.__globals__.keys()):
         if used not in state["globals"] and used != name:
             state["globals"][used] = None  # a placeholder first: recursion between functions ends
             state["globals"][used] = _to(fn.__globals__[used], depth + 1, state)
