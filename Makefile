@@ -47,7 +47,7 @@ WHOLE_COURSE := --ignore=tests/test_browser.py --ignore=tests/test_binder.py --i
 	--ignore=tests/test_saved_lesson.py
 RENDER := MPLBACKEND=Agg $(PY) scripts/handouts.py $(if $(LESSONS),--lessons $(LESSONS))
 
-.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench claims clean student grade hub
+.PHONY: setup git-filter lab test unit gpu-path notebooks handouts doctor bench claims clean student grade hub hub-bench
 
 setup: $(STAMP) $(LAB_SETTINGS) git-filter
 
@@ -206,6 +206,11 @@ hub: setup
 	$(PIP) install -r requirements-hub.txt
 	@test -x .hub/node_modules/.bin/configurable-http-proxy || npm install --prefix .hub --no-audit --no-fund configurable-http-proxy@5.3.0
 	MPLBACKEND=Agg $(PY) -m pytest -p no:xdist -v tests/test_hub.py
+
+# How many students one machine holds (benchmarks/bench_hub.py, about 30 minutes on 2 cores; not a test):
+# N = 1, 2, 4, 8, 16 students run a lesson at once on a real hub; writes outputs/bench/hub.md.
+hub-bench: hub
+	MPLBACKEND=Agg $(PY) benchmarks/bench_hub.py $(HUB_BENCH_ARGS)
 
 bench: setup
 	$(PY) benchmarks/run_all.py
