@@ -5,8 +5,13 @@ notebook was started from, and one environment variable moves each kind of file:
 
 - ``COURSE_DATA_DIR``    the bundled datasets (default: ``<course folder>/data``)
 - ``COURSE_OUTPUT_DIR``  everything lessons write: checkpoints, logs, feature caches
-  (default: ``<course folder>/outputs``; on a read-only install ``~/.cache/dl-course``).
+  (default: ``<course folder>/outputs``; if it cannot be written, ``~/.cache/dl-course``).
   Nothing the course writes goes anywhere else.
+
+The *course folder* is the copy of the course the lesson runs in (``course_folder``): the
+student's own clone when the kernel runs inside one, as on a hub where every student pulled the
+course into their home and helpers is installed once for all; else the folder helpers is installed
+from. So two students never write into one folder.
 - ``COURSE_WEIGHTS_DIR`` torchvision weights fetched for lab machines (default ``<course folder>/weights``;
   downloads go to ``~/.cache/dl-course/weights`` when it cannot be written, and are found there)
 
@@ -34,11 +39,25 @@ def _looks_like_course_data(folder: Path) -> bool:
     return folder.is_dir() and ((folder / "samples").is_dir() or (folder / "animals").is_dir())
 
 
+def course_folder() -> Path:
+    """The copy of the course a lesson runs in: the working folder, or its parent when the working
+    folder is its ``notebooks/``, if it holds the course's ``notebooks/`` and ``data/`` (a clone, as
+    ``git clone`` and nbgitpuller make it); else the folder helpers is installed from."""
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the working folder was deleted
+        return PROJECT_ROOT
+    for folder in (cwd, cwd.parent):
+        if (folder / "notebooks").is_dir() and _looks_like_course_data(folder / "data"):
+            return folder
+    return PROJECT_ROOT
+
+
 def _find_data_root() -> Path:
     """``$COURSE_DATA_DIR``; else ``<course folder>/data``; else a ``data`` folder beside the notebook.
 
     The last one finds the data when helpers is installed as a regular (non-editable)
-    package and a lesson is opened from the course folder or its ``notebooks/``.
+    package and a lesson is opened from a folder that holds only ``data/`` and the notebook.
     """
     root = _env_path("COURSE_DATA_DIR")
     if root is not None:
@@ -48,8 +67,8 @@ def _find_data_root() -> Path:
                 "해결: 저장소의 data 폴더 경로로 고치세요, 예: export COURSE_DATA_DIR=/path/to/course/data "
                 "(또는 unset COURSE_DATA_DIR 로 지우고 저장소 폴더 안에서 실행하세요).")
         return root
-    if (PROJECT_ROOT / "data").is_dir():
-        return PROJECT_ROOT / "data"
+    if (course_folder() / "data").is_dir():
+        return course_folder() / "data"
     cwd = Path.cwd()
     candidates = [PROJECT_ROOT / "data", cwd / "data", cwd.parent / "data"]
     for folder in candidates[1:]:
@@ -101,7 +120,7 @@ def output_dir(*parts: str, create: bool = True) -> Path:
     """
     root = _env_path("COURSE_OUTPUT_DIR")
     if root is None:
-        root = PROJECT_ROOT / "outputs"
+        root = course_folder() / "outputs"
         if not _writable(root):
             root = user_cache_dir()
     path = root.joinpath(*parts)

@@ -70,13 +70,31 @@ def test_course_output_dir_moves_every_output(tmp_path, monkeypatch):
 
 def test_default_output_dir_is_inside_the_course_folder(tmp_path, monkeypatch, no_course_env):
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)
     assert output_dir("runs") == tmp_path / "outputs" / "runs"
     assert (tmp_path / "outputs" / "runs").is_dir()
+
+
+def test_each_student_copy_gets_its_own_outputs(tmp_path, monkeypatch, no_course_env):
+    """A hub: helpers installed once (writable by the server's user), each student's clone in their
+    home. Found by benchmarks/bench_hub.py: two students' lesson 02 wrote one checkpoint file."""
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path / "shared-install")
+    for student in ("alice", "bob"):
+        course = tmp_path / student / "dl-course"
+        _dataset(course / "data")
+        (course / "notebooks").mkdir()
+        for cwd in (course, course / "notebooks"):   # a terminal in the course, a lesson's kernel
+            monkeypatch.chdir(cwd)
+            assert paths.course_folder() == course
+            assert output_dir("checkpoints") == course / "outputs" / "checkpoints"
+            assert data_dir("animals") == course / "data" / "animals"
+    assert not (tmp_path / "shared-install").exists()
 
 
 def test_read_only_course_folder_writes_to_the_user_cache(tmp_path, monkeypatch, no_course_env):
     """A hub image: course folder read-only, home writable."""
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path / "readonly")
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(paths, "_writable", lambda folder: False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert output_dir("checkpoints") == tmp_path / "cache" / "dl-course" / "checkpoints"
