@@ -13,6 +13,7 @@ scores as "higher = more likely positive"; lists, NumPy arrays and tensors all w
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -68,6 +69,33 @@ def sign_test(a_only: int, b_only: int) -> float:
                                "(A만 맞힌 수, B만 맞힌 수).")
     n = a_only + b_only
     return 1.0 if n == 0 else min(1.0, 2 * binomial_tail(min(a_only, b_only), n, 0.5, upper=False))
+
+
+def rank_sum_test(values: ArrayLike, positive: ArrayLike, alpha: float = 0.05) -> dict:
+    """Exact one-sided rank-sum test (Wilcoxon 1945; Mann & Whitney 1947): could chance alone rank
+    the positive units this high?
+
+    ``values``: one score per unit (higher = more likely positive); ``positive``: which units are.
+    U counts the (positive, negative) pairs ordered right (a tie counts one half), out of
+    ``pairs`` = k * (n - k). If scores said nothing, every choice of which k of the n units are the
+    positive ones would be equally likely: all C(n, k) of them are enumerated, so p is exact at any
+    sample size (no normal approximation). Returns ``{"U", "pairs", "p", "U needed"}``, where
+    "U needed" is the smallest U with p <= ``alpha``.
+
+    >>> rank_sum_test([0.9, 0.8, 0.3, 0.2, 0.1], [1, 1, 0, 0, 0])["p"]   # the best 2 of 5: 1 / C(5, 2)
+    0.1
+    """
+    values, positive = _as_numpy(values).astype(float).reshape(-1), _binary(positive).reshape(-1).astype(bool)
+    n, k = len(values), int(positive.sum())
+    if len(positive) != n or not 0 < k < n or math.comb(n, k) > 2_000_000:
+        raise CourseValueError(f"rank_sum_test: 단위 {n}개 중 양성 {k}개입니다. 양성과 음성이 하나 이상씩 있고, "
+                               "조합 수 C(n, k)가 200만 이하여야 정확 검정을 셉니다.")
+    wins = (values[:, None] > values[None, :]).sum(1) + 0.5 * ((values[:, None] == values[None, :]).sum(1) - 1)
+    chance = wins[np.array(list(itertools.combinations(range(n), k)))].sum(1) - k * (k - 1) / 2
+    u = wins[positive].sum() - k * (k - 1) / 2
+    return {"U": float(u), "pairs": k * (n - k), "p": float((chance >= u).mean()),
+            "U needed": float(min(v for v in np.unique(chance) if (chance >= v).mean() <= alpha))
+            if (chance >= chance.max()).mean() <= alpha else math.inf}
 
 
 # --------------------------------------------------------------------------- binary decisions

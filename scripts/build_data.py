@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nifti import NIFTI_DTYPES, Nifti, read_nifti, reorient_ras, resample_nearest, to_ras
+from nifti import NIFTI_DTYPES, Nifti, read_nifti, reorient_ras, resample_nearest, voxel_spacing
 
 SEED = 20240527
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -341,6 +341,19 @@ def load_volume(vol: Volume, nilearn_wheel: Path | None) -> Nifti:
         return read_nifti(target)
 
 
+def head_and_brain(vol: Volume, nilearn_wheel: Path | None) -> tuple[Nifti, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``vol`` as stored, then in RAS order: (stored, data, affine, tissue mask, brain mask). The brain
+    is the tissue of the volume's skull-stripped twin on the same grid where it has one, else all its tissue."""
+    nii = load_volume(vol, nilearn_wheel)
+    data, affine = reorient_ras(nii)
+    tissue = data > TISSUE_LEVEL * float(np.percentile(data, 99))
+    if not vol.brain_mask:
+        return nii, data, affine, tissue, tissue
+    twin, twin_affine = reorient_ras(read_nifti(TEMPLATES_DIR / vol.brain_mask))
+    assert twin.shape == data.shape and np.allclose(twin_affine, affine), f"{vol.brain_mask}: not on {vol.name}'s grid"
+    return nii, data, affine, tissue, twin > TISSUE_LEVEL * float(np.percentile(twin, 99))
+
+
 def tissue_box(mask: np.ndarray) -> tuple[slice, slice, slice]:
     """The 3-D bounding box of a tissue mask, plus a 5 % margin."""
     box = []
@@ -415,15 +428,8 @@ def build_mri(seed: int, wheel_dir: Path | None) -> tuple[dict[str, Counter], li
             nl_wheel = fetch_wheel(NILEARN_PIN, Path(tmp), wheel_dir)
         for vol in MRI_VOLUMES:
             split = SUBJECT_SPLIT[vol.subject]
-            nii = load_volume(vol, nl_wheel)
-            data, spacing = to_ras(nii)
-            tissue = data > TISSUE_LEVEL * float(np.percentile(data, 99))
-            if vol.brain_mask:
-                twin, twin_spacing = to_ras(read_nifti(TEMPLATES_DIR / vol.brain_mask))
-                assert twin.shape == data.shape and np.allclose(twin_spacing, spacing)
-                brain = twin > TISSUE_LEVEL * float(np.percentile(twin, 99))
-            else:
-                brain = tissue
+            nii, data, affine, tissue, brain = head_and_brain(vol, nl_wheel)
+            spacing = voxel_spacing(affine)
             box = tissue_box(tissue)  # crop away empty field of view, keep the whole head
             data, brain = data[box], brain[box]
             counts = {}
@@ -522,16 +528,8 @@ def build_hippocampus(wheel_dir: Path | None) -> tuple[dict[str, Counter], list[
         for lv in HIPPO_VOLUMES:
             vol = lv.volume
             split = SUBJECT_SPLIT[vol.subject]
-            nii = load_volume(vol, nl_wheel)
-            data, affine = reorient_ras(nii)
-            spacing = [float(s) for s in np.linalg.norm(affine[:3, :3], axis=0)]
-            tissue = data > TISSUE_LEVEL * float(np.percentile(data, 99))
-            if vol.brain_mask:
-                twin, twin_affine = reorient_ras(read_nifti(TEMPLATES_DIR / vol.brain_mask))
-                assert twin.shape == data.shape and np.allclose(twin_affine, affine)
-                brain = twin > TISSUE_LEVEL * float(np.percentile(twin, 99))
-            else:
-                brain = tissue
+            _, data, affine, tissue, brain = head_and_brain(vol, nl_wheel)
+            spacing = list(voxel_spacing(affine))
             hippo = hippocampus_mask(lv, affine, data.shape)
             # alignment evidence: labels inside the brain, and at grey-matter-like intensity
             inside = float((hippo & brain).sum() / max(1, hippo.sum()))

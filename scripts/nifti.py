@@ -176,11 +176,9 @@ def reorient_ras(vol: Nifti) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(data), vol.affine @ perm
 
 
-def to_ras(vol: Nifti) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """``reorient_ras`` returning the voxel spacing (mm along R, A, S) instead of the affine."""
-    data, affine = reorient_ras(vol)
-    spacing = tuple(float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
-    return data, spacing
+def voxel_spacing(affine: np.ndarray) -> tuple[float, float, float]:
+    """The voxel spacing (mm along each voxel axis; R, A, S after ``reorient_ras``) of an affine."""
+    return tuple(float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
 
 
 def resample_nearest(labels: np.ndarray, labels_affine: np.ndarray,

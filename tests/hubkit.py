@@ -236,10 +236,12 @@ def run_notebook(hub: dict, name: str, headers: dict, path: str, timeout: float 
     ``cells``, in that kernel): (the notebook, one ``{"status", "text"}`` per cell that ran; status
     ``"dead"`` if the kernel died or restarted)."""
     nb = contents(hub, name, headers, path).json()["content"]
-    kernel = requests.post(f"{hub['url']}/user/{name}/api/kernels", json={"name": nb["metadata"]["kernelspec"]["name"]},
-                           headers=headers, timeout=120)
-    assert kernel.ok, kernel.text
-    kernel_id = kernel.json()["id"]
+    # a session for the notebook, as JupyterLab opens one: its kernel starts in the notebook's folder
+    session = requests.post(f"{hub['url']}/user/{name}/api/sessions", headers=headers, timeout=120,
+                            json={"path": path, "type": "notebook", "name": "",
+                                  "kernel": {"name": nb["metadata"]["kernelspec"]["name"]}})
+    assert session.ok, session.text
+    session_id, kernel_id = session.json()["id"], session.json()["kernel"]["id"]
     if cells is None:
         cells = [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
                  for c in nb["cells"] if c["cell_type"] == "code"]
@@ -248,5 +250,5 @@ def run_notebook(hub: dict, name: str, headers: dict, path: str, timeout: float 
         results = asyncio.run(_run_all(ws, headers, cells, timeout))
     finally:
         with contextlib.suppress(requests.RequestException):
-            requests.delete(f"{hub['url']}/user/{name}/api/kernels/{kernel_id}", headers=headers, timeout=60)
+            requests.delete(f"{hub['url']}/user/{name}/api/sessions/{session_id}", headers=headers, timeout=60)
     return nb, results

@@ -17,7 +17,8 @@ gives. Then, for each student:
 4. the instructor changes the course and rebuilds ``student``; the link again: the change arrives
    and the student's edit is still there;
 5. the other student's files are not reachable from this student's server or with this student's token;
-6. a kernel killed mid-run (as the out-of-memory killer does) is reported as restarting, and the
+6. each student's lessons write into their own copy (``helpers.paths.course_folder``);
+7. a kernel killed mid-run (as the out-of-memory killer does) is reported as restarting, and the
    student's saved notebook is byte for byte what it was.
 
 Then the instructor collects lesson 05 from both home folders and runs ``course-grade``: one row per
@@ -115,6 +116,12 @@ def test_two_students_pull_run_edit_update_and_hand_in(hub, tmp_path):
     a, b = STUDENTS
     assert contents(hub, a, tokens[a], f"../{b}/dl-course/notebooks/{LESSON}").status_code in (403, 404)
     assert contents(hub, b, tokens[a], f"dl-course/notebooks/{LESSON}").status_code == 403
+
+    # each student's lessons write into their own copy, not into the one install all servers share
+    for name in STUDENTS:
+        _, results = run_notebook(hub, name, tokens[name], f"dl-course/notebooks/{LESSON}", timeout=120,
+                                  cells=["from helpers.paths import output_dir\nprint(output_dir())"])
+        assert results[0]["text"].strip() == str(hub["homes"] / name / "dl-course" / "outputs"), results
 
     # a kernel that dies mid-lesson (killed, or over its memory limit) loses the run, never the saved notebook
     saved_file = hub["homes"] / b / "dl-course" / "notebooks" / LESSON

@@ -146,3 +146,30 @@ def test_sign_test_is_exact_mcnemar():
     assert abs(sign_test(7, 2) - 2 * sum(math.comb(9, k) for k in range(3)) / 2 ** 9) < 1e-12
     with pytest.raises(CourseError):
         sign_test(-1, 2)
+
+
+def test_rank_sum_test_is_exact():
+    """U counted pair by pair, p over every labelling, checked against a direct count on data with ties."""
+    import itertools
+
+    import numpy as np
+
+    from helpers.metrics import rank_sum_test
+
+    best = rank_sum_test([0.9, 0.8, 0.3, 0.2, 0.1], [1, 1, 0, 0, 0], alpha=0.1)
+    assert best == {"U": 6.0, "pairs": 6, "p": 0.1, "U needed": 6.0}           # 1 of C(5, 2) = 10 labellings
+    assert rank_sum_test([0.9, 0.8, 0.3, 0.2, 0.1], [1, 1, 0, 0, 0], alpha=0.05)["U needed"] == float("inf")
+
+    def u_direct(values, pos):  # pairs (positive, negative) ordered right, a tie one half
+        return sum((a > b) + 0.5 * (a == b) for a in values[pos] for b in values[~pos])
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 4, size=9).astype(float)          # ties on purpose
+    positive = np.zeros(9, dtype=bool)
+    positive[[1, 4, 7]] = True
+    got = rank_sum_test(values, positive, alpha=0.2)
+    labellings = [np.isin(np.arange(9), c) for c in itertools.combinations(range(9), 3)]
+    chance = np.array([u_direct(values, p) for p in labellings])
+    assert got["U"] == u_direct(values, positive) and got["pairs"] == 18
+    assert got["p"] == (chance >= got["U"]).mean()
+    assert got["U needed"] == min(v for v in set(chance) if (chance >= v).mean() <= 0.2)
