@@ -1,5 +1,19 @@
 """Small helpers for the course notebooks.
 
+Read this first: the path every lesson takes, in the order a lesson calls it (each function's
+docstring opens with a runnable example; the tutorial's ``train_model`` is ``run_phase`` + ``fit``):
+
+1. ``helpers.data.make_loaders``: class folders -> ``ImageFolderDataset`` -> one ``DataLoader`` per split
+2. ``helpers.models.load_pretrained`` -> ``helpers.models.set_parameter_requires_grad`` ->
+   ``helpers.models.replace_head``: an ImageNet backbone, frozen, with a new head
+3. ``helpers.train.run_phase`` (one pass: forward, loss, backward, step), ``helpers.train.fit``
+   (epochs of ``run_phase``, callbacks after each), ``helpers.train.evaluate``, ``helpers.train.predict``
+4. ``helpers.plots.plot_history``, ``helpers.plots.plot_predictions`` (titles green when right, red when wrong)
+
+Everything else stands behind that path: students' folders and images checked (``data``), weights
+offline and online (``models``, ``download``), resuming, Ctrl-C and random state (``train``'s private
+functions, ``checkpoint``), callbacks, devices, the environment check.
+
 One module per concern, named for what it holds:
 
 - ``helpers.paths``     where data, outputs and weights live (environment variables)

@@ -81,3 +81,17 @@ def test_lessons_tests_and_helpers_import_each_name_from_where_it_is_defined():
 def test_the_rule_catches_a_second_path(tmp_path):
     assert helper_imports("from helpers.train import get_device\n") == [("helpers.train", "get_device")]
     assert "helpers.device" in homes()["get_device"] and "helpers.train" not in homes()["get_device"]
+
+
+def test_the_reading_map_names_what_exists():
+    """``helpers/__init__.py``'s "Read this first" names real functions, in modules that define them."""
+    import importlib
+    import re
+
+    import helpers
+
+    names = re.findall(r"``(helpers\.\w+)\.(\w+)``", helpers.__doc__)
+    assert len(names) >= 10, names
+    for module, name in names:
+        value = getattr(importlib.import_module(module), name)
+        assert value.__module__ == module, f"{module}.{name} is defined in {value.__module__}"
