@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 if result["failed"] or result["worst_s"] > args.give_up:
                     break
     args.out.mkdir(parents=True, exist_ok=True)
-    machine = {"cores": len(__import__("os").sched_getaffinity(0)),
+    machine = {"cores": len(os.sched_getaffinity(0)),
                "memory_gib": round(int(Path("/proc/meminfo").read_text().split()[1]) / 2**20, 1)}
     (args.out / "hub.json").write_text(json.dumps({"machine": machine, "rounds": rounds}, indent=1), encoding="utf-8")
     (args.out / "hub.md").write_text(table(rounds) + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,8 +33,6 @@ PASSWORD = "course-password"
 
 def missing() -> str | None:
     """What ``make hub`` would have to install first (in Korean), or None."""
-    import shutil
-
     if shutil.which("node") is None:
         return "Node.js가 없습니다: sudo apt-get install nodejs npm 뒤 make hub"
     if not CHP.exists():

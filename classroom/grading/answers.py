@@ -32,6 +32,7 @@ import ast
 import base64
 import builtins
 import dis
+import functools
 import hashlib
 import importlib
 import inspect
@@ -152,13 +153,20 @@ def _tensor(x, state: dict) -> dict:
     return {"__tensor__": {**body, "data": _raw(raw)}}
 
 
+@functools.cache
+def _module_state() -> frozenset[str]:
+    """The attributes every ``nn.Module`` has (hooks, tensors, submodules, ``training``)."""
+    import torch
+    return frozenset(vars(torch.nn.Module()))
+
+
 def _model(module, depth: int, state: dict) -> dict:
     import torch
     cls = type(module)
     if not cls.__module__.startswith(MODEL_PACKAGES) or "<" in cls.__qualname__:
         raise NotData(f"직접 정의한 모듈 클래스({cls.__qualname__})가 든 모델은 옮길 수 없습니다: "
                       "torch.nn, torchvision, timm의 층으로 만든 모델(nn.Sequential 등)만 채점할 수 있습니다")
-    base = vars(torch.nn.Module())
+    base = _module_state()
     hooks = sum(len(v) for k, v in vars(module).items() if k.endswith("hooks") and isinstance(v, dict))
     if hooks:
         raise NotData(f"모델의 {cls.__name__} 층에 훅(hook)이 {hooks}개 남아 있습니다: handle.remove()로 지운 뒤 "
@@ -365,9 +373,7 @@ def _model_from(body, depth: int, code: bool, namespace: dict, table: _Table):
     ``__new__`` and ``nn.Module.__init__``, then its attributes, tensors and submodules put back."""
     import torch
     keys = {"class", "training", "attrs", "params", "buffers", "volatile", "children"}
-    if not isinstance(body, dict) or set(body) != keys or not isinstance(body["class"], list) \
-            or len(body["class"]) != 2 or not all(isinstance(p, str) for p in body["class"]) \
-            or not isinstance(body["volatile"], list):
+    if not isinstance(body, dict) or set(body) != keys or not isinstance(body["volatile"], list):
         raise NotData("답의 형식이 잘못되었습니다")
     cls = _library_class(body["class"])
     if not issubclass(cls, torch.nn.Module):
