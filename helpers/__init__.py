@@ -27,6 +27,7 @@ One module per concern, named for what it holds:
 - ``helpers.plots``     prediction grid, curves, image batches, Korean font
 - ``helpers.hooks``     feature-map and gradient capture with forward hooks
 - ``helpers.download``  optional online datasets and weights, verified by SHA-256
+- ``helpers.cli``       the course commands' conventions: paths as typed, the exact command, Korean errors
 - ``helpers.exercises`` self-checking exercises (통과 / 아직 풀지 않음 / 틀림)
 - ``helpers.doctor``    the environment check every lesson starts with
 - ``helpers.memory``    freed memory handed back to the OS (after each cell in Jupyter)

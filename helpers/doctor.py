@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from helpers.download import course_command, display_path
+from helpers.cli import course_command, display_path
 
 MIN_FREE_GB = 2.0  # VGG16's weights alone are 0.5 GB; checkpoints and feature caches need room too
 

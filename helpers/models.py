@@ -39,9 +39,9 @@ from torch import nn
 
 from helpers import paths
 from helpers.data import Preprocess
-from helpers.errors import BadWeightsError, CourseValueError, DownloadError, HeadError, PackagedWeightsError, UnknownArchError
-from helpers.download import (_KoreanArgumentParser, course_command, display_path, fetch,
-                              run_cli)
+from helpers.errors import BadWeightsError, DownloadError, HeadError, PackagedWeightsError, UnknownArchError
+from helpers.cli import KoreanArgumentParser, course_command, display_path, run_cli
+from helpers.download import fetch
 
 DEFAULT_ARCH = "efficientnet_lite0"
 LITE0_PREPROCESS = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resize=256, crop=224,
@@ -285,7 +285,7 @@ def fetch_weights(archs: Iterable[str], folder: Path | None = None, progress: bo
 
 def fetch_weights_cli(argv: Sequence[str] | None = None) -> int:
     """``course-fetch-weights resnet18 vgg16 [--dir DIR]`` for instructors; exit 1 with a Korean message on failure."""
-    parser = _KoreanArgumentParser(
+    parser = KoreanArgumentParser(
         prog="course-fetch-weights",
         description="Pre-fetch torchvision ImageNet weights into a folder you can copy to lab machines.")
     parser.add_argument("archs", nargs="+", help="e.g. resnet18 vgg16")

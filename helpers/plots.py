@@ -38,10 +38,10 @@ def use_korean_font() -> str:
     return "NanumGothic"
 
 
-def _image_grid(images: torch.Tensor, titles: list[str], preprocess: Preprocess, ncols: int,
-                colours: list[str] | None = None, cell: tuple[float, float] = (2.0, 2.2),
-                title: str | None = None):
-    """The one image-grid loop: image ``idx`` in cell ``idx + 1`` with its title (and colour)."""
+def _image_grid(pictures: list, titles: list[str], ncols: int, colours: list[str] | None = None,
+                cell: tuple[float, float] = (2.0, 2.2), title: str | None = None):
+    """The one image-grid loop: picture ``idx`` (an HWC array in [0, 1]) in cell ``idx + 1`` with its
+    title (and colour)."""
     n = len(titles)
     if n == 0:
         raise CourseValueError("그릴 이미지가 없습니다 (n=0 또는 빈 배치). 해결: 이미지가 1장 이상인 배치를 넘기세요.")
@@ -50,7 +50,7 @@ def _image_grid(images: torch.Tensor, titles: list[str], preprocess: Preprocess,
     fig = plt.figure(figsize=(cell[0] * ncols, cell[1] * nrows))
     for idx in range(n):
         ax = fig.add_subplot(nrows, ncols, idx + 1, xticks=[], yticks=[])
-        ax.imshow(denormalize(images[idx], preprocess))
+        ax.imshow(pictures[idx])
         if colours is None:
             ax.set_title(titles[idx])
         else:
@@ -73,7 +73,8 @@ def show_batch(images: torch.Tensor, labels: torch.Tensor, class_names: list[str
     use_korean_font()
     n = min(n, len(images))
     labels = torch.as_tensor(labels).cpu()  # a list of labels (from a Subset) works too
-    return _image_grid(images, [class_names[int(labels[i])] for i in range(n)], preprocess, ncols, title=title)
+    pictures = [denormalize(images[i], preprocess) for i in range(n)]
+    return _image_grid(pictures, [class_names[int(labels[i])] for i in range(n)], ncols, title=title)
 
 
 def plot_history(history, metrics: tuple[str, ...] = ("loss", "acc"), title: str | None = None):
@@ -112,6 +113,7 @@ def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     preprocess = require_preprocess(preprocess, "plot_predictions")
     use_korean_font()
     n = min(n, len(images))
+    pictures = [denormalize(images[i], preprocess) for i in range(n)]
     was_training = model.training
     model.eval()
     try:
@@ -127,4 +129,4 @@ def plot_predictions(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         pred, label = class_names[preds[idx].item()], class_names[labels[idx].item()]
         titles.append(f"{pred}({label})")
         colours.append("green" if preds[idx] == labels[idx] else "red")
-    return _image_grid(images, titles, preprocess, ncols, colours, cell=(2.5, 2.8), title=title)
+    return _image_grid(pictures, titles, ncols, colours, cell=(2.5, 2.8), title=title)

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 
 import pytest
 
+from helpers import cli
 from helpers import download as dl
 
 
@@ -199,11 +200,11 @@ def test_course_command_points_into_the_running_environment():
     from pathlib import Path
     import sys
 
-    command = dl.course_command("course-fetch-weights", "resnet18")
+    command = cli.course_command("course-fetch-weights", "resnet18")
     assert command.endswith(" resnet18")
     head = command.split(" ")[0]
     exe = Path(head) if Path(head).is_absolute() else dl.PROJECT_ROOT / head
-    assert exe.parent == Path(sys.executable).parent or head == dl.display_path(sys.executable)
+    assert exe.parent == Path(sys.executable).parent or head == cli.display_path(sys.executable)
 
 
 def test_ctrl_c_while_unpacking_leaves_no_folder(tmp_path, toy_spec, monkeypatch):

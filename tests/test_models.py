@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torchvision import models
 
+from helpers import cli
 from helpers import download as dl
 from helpers import models as hm
 
@@ -44,10 +45,10 @@ def test_fallback_notice_is_korean_once_with_the_command_and_the_folder(empty_ca
     text = out.out + out.err
     assert first.is_fallback and second.is_fallback and first.arch == "efficientnet_lite0"
     assert text.count("[load_pretrained]") == 1  # once per process for this arch
-    command = dl.course_command("course-fetch-weights", "resnet18")
+    command = cli.course_command("course-fetch-weights", "resnet18")
     assert f"`{command}`" in text  # copy-pasteable, with its path in this environment
     assert "bin" in command or "Scripts" in command or "-m helpers.models" in command
-    assert dl.display_path(empty_cache) in text and "COURSE_WEIGHTS_DIR" in text  # where to copy
+    assert cli.display_path(empty_cache) in text and "COURSE_WEIGHTS_DIR" in text  # where to copy
     assert "COURSE_OFFLINE" in first.source and "resnet18-f37072fd.pth" in first.source
     assert sum("\uac00" <= ch <= "\ud7a3" for ch in text) > 30  # Korean prose
     hm.load_pretrained("vgg16")  # another arch gets its own notice
@@ -180,9 +181,9 @@ def test_corrupt_cached_weights_are_reported_and_fall_back(damage, empty_cache, 
     assert pre.is_fallback and pre.arch == "efficientnet_lite0"
     text = capsys.readouterr().out
     for where in (pre.source, text):
-        assert dl.display_path(path) in where                          # which file
-        assert f"rm {dl.display_path(path)}" in where                  # the fix: delete it ...
-        assert dl.course_command("course-fetch-weights", "resnet18") in where  # ... and re-fetch
+        assert cli.display_path(path) in where                          # which file
+        assert f"rm {cli.display_path(path)}" in where                  # the fix: delete it ...
+        assert cli.course_command("course-fetch-weights", "resnet18") in where  # ... and re-fetch
         assert "weights_only=False" not in where
 
 
