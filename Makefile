@@ -215,7 +215,7 @@ hub-bench: hub
 bench: setup
 	$(PY) benchmarks/run_all.py
 
-# The claims sweep (outside `make test`, about 40 minutes on 2 cores): every lesson at seeds 0-9 with
+# The claims sweep (outside `make test`, about 2 hours on 2 cores): every lesson at seeds 0-9 with
 # one thread and with PyTorch's default thread count, and at seeds 0-2 on the floor torch; writes the
 # committed table benchmarks/claims_sweep.md (each asserted claim's smallest margin per setting).
 claims: setup $(FLOOR_STAMP)

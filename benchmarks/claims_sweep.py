@@ -12,7 +12,7 @@ bound and **margin**, how far it is from failing in the claim's own unit. The ta
 how many runs passed; a claim counted in photos (unit "장") whose smallest margin is below 1 photo
 is marked: one photo the other way would fail it, which is a coin, not a finding.
 
-    .venv/bin/python benchmarks/claims_sweep.py                      # everything (~40 min on 2 cores)
+    .venv/bin/python benchmarks/claims_sweep.py                      # everything (about 2 hours on 2 cores)
     .venv/bin/python benchmarks/claims_sweep.py --lessons 02 --seeds 0-2 --settings pinned-1
     .venv/bin/python benchmarks/claims_sweep.py --merge outputs/sweep/*.json   # one table from several runs
 """
@@ -30,7 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SELF_CHECK = "자기 점검 통과"
+sys.path.insert(0, str(ROOT))
+from helpers.selfcheck import SELF_CHECK_PASSED  # noqa: E402
+
 SEED_LINE = re.compile(r"^SEED = \d+\s*$", re.M)
 SETTINGS = {  # name: (python, OMP_NUM_THREADS or None for PyTorch's default, seeds)
     "pinned-1": (ROOT / ".venv/bin/python", "1", range(10)),
@@ -74,7 +76,7 @@ def run_one(lesson: Path, seed: int, threads: str | None, python: Path, workdir:
     claims = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
     error = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["?"])[-1][:300]
     return {"lesson": lesson.name[:2], "seed": seed, "threads": threads or "all", "python": python.parent.parent.name,
-            "passed": done.returncode == 0 and SELF_CHECK in printed, "error": error, "claims": claims,
+            "passed": done.returncode == 0 and SELF_CHECK_PASSED in printed, "error": error, "claims": claims,
             "seconds": round(seconds, 1)}
 
 
@@ -85,6 +87,10 @@ def table(results: list[dict]) -> str:
              f"Produced by `benchmarks/claims_sweep.py` ({time.strftime('%Y-%m-%d')}). Per setting: the smallest "
              "margin over the runs (how far the measured value is from failing, in the claim's unit) and how many "
              f"runs passed. A claim counted in photos whose smallest margin is below 1 is marked ✗.", "",
+             "Seeds run per setting (pinned = the torch of requirements.txt, floor = the oldest supported; 1 = one "
+             "thread, all = PyTorch's default thread count): "
+             + "; ".join(f"{setting} {_ranges(sorted({r['seed'] for r in results if r['setting'] == setting}))}"
+                         for setting in settings) + ".", "",
              "| lesson | claim | unit | " + " | ".join(settings) + " |",
              "|---|---|---|" + "---|" * len(settings)]
     for lesson in sorted({r["lesson"] for r in results}):
@@ -115,6 +121,17 @@ def table(results: list[dict]) -> str:
     for r in failed:
         lines.append(f"- FAILED {r['lesson']} seed {r['seed']} {r['setting']}: {r['error']}")
     return "\n".join(lines) + "\n"
+
+
+def _ranges(seeds: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2, 5"``."""
+    parts, start = [], None
+    for i, seed in enumerate(seeds):
+        start = seed if start is None else start
+        if i + 1 == len(seeds) or seeds[i + 1] != seed + 1:
+            parts.append(f"{start}-{seed}" if seed != start else f"{seed}")
+            start = None
+    return ", ".join(parts)
 
 
 def _seeds(text: str) -> list[int]:
