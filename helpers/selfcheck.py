@@ -12,7 +12,7 @@
   what to try; no traceback.
 - ``claim`` is an assert with a margin: it prints how far the measured value is from failing, in
   the claim's own unit, and (when ``COURSE_CLAIMS_LOG`` names a file) appends it there as a JSON
-  line, which ``scripts/claims_sweep.py`` collects over seeds and thread counts.
+  line, which ``benchmarks/claims_sweep.py`` collects over seeds and thread counts.
 """
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from helpers.errors import SelfCheckFailed
+
+SELF_CHECK_PASSED = "자기 점검 통과"
+"""What a lesson's self-check prints when every assert held (tests and the claims sweep look for it)."""
 
 WHAT_TO_TRY = ("해볼 것: 위쪽 셀을 고쳤다면 되돌리고, 커널을 다시 시작해 처음부터 모두 실행하세요 "
                "(Kernel → Restart Kernel and Run All Cells). 그래도 실패하면 이 메시지를 강사에게 보여 주세요.")

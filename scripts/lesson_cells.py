@@ -77,6 +77,17 @@ def first_cell_source(repo_url: str = COURSE_REPO_URL) -> str:
     return FIRST_CELL.format(marker=MARKER, repo=repo_url).rstrip("\n")
 
 
+def cell_source(cell: dict) -> str:
+    """A cell's text, whether the notebook stores it as one string or a list of lines."""
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
+
+
+def cell_tags(cell: dict) -> list[str]:
+    """A cell's tags (``metadata.tags``), empty when it has none."""
+    return cell.get("metadata", {}).get("tags", [])
+
+
 def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 

@@ -29,7 +29,6 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-SELF_CHECK = "자기 점검 통과"
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 TRAINS = re.compile(r"\bfit\(|\.backward\(|torch\.optim\.")  # a lesson that trains a network
 FAKEGPU = ROOT / "tests" / "fakegpu"

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from helpers.selfcheck import SELF_CHECK_PASSED
+
 
 @dataclass(frozen=True)
 class Mutation:
@@ -91,10 +93,8 @@ MUTATIONS: dict[str, list[Mutation]] = {
 
 
 def self_check_source(nb, lesson: str) -> str:
-    from lesson_runs import SELF_CHECK
-
-    found = [c.source for c in nb.cells if c.cell_type == "code" and SELF_CHECK in c.source]
-    assert len(found) == 1, (f"lesson {lesson}: expected one self-check cell (a code cell printing {SELF_CHECK!r}), "
+    found = [c.source for c in nb.cells if c.cell_type == "code" and SELF_CHECK_PASSED in c.source]
+    assert len(found) == 1, (f"lesson {lesson}: expected one self-check cell (a code cell printing {SELF_CHECK_PASSED!r}), "
                              f"found {len(found)}; the mutation tests (tests/mutations.py) need it")
     return found[0]
 

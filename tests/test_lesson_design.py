@@ -27,24 +27,16 @@ from test_notebooks_structure import CHECK_CALL, NOTEBOOKS, as_git_stores
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import class_time  # noqa: E402  (scripts/class_time.py: the one statement of the estimate)
+from lesson_cells import cell_source, cell_tags  # noqa: E402
 
-KINDS = ("exercise-write", "exercise-predict", "exercise-explain")
-MECHANISM = "mechanism"
+KINDS = class_time.EXERCISE_TAGS
+MECHANISM = class_time.MECHANISM
 MIN_WRITE_LINES = 5
 NOTES_HEADING = "## 노트 바로잡기"
 CITES_NOTES = re.compile(r"강의 노트|노트\s*\(?0\d\d|노트의")
 SOURCE_WORDS = re.compile(r"출처|https?://|et al|문서|docs|소스|논문|source", re.I)
 ANSWER_LINE = re.compile(r"^answer_m?\d+ (\[ .* \] )?=")              # answer_1 = ..., answer_m1 = ...
 TRIVIAL = re.compile(r"^(import |from |print \(|assert |del |pass$|\.\.\.$|plt \. show \( \)$|gc \. collect \( \)$)")
-
-
-def _src(cell: dict) -> str:
-    source = cell["source"]
-    return source if isinstance(source, str) else "".join(source)
-
-
-def _tags(cell: dict) -> list[str]:
-    return cell.get("metadata", {}).get("tags", [])
 
 
 # ----------------------------------------------------------------------------- lines of code
@@ -104,13 +96,13 @@ def groups(cells: list[dict]) -> list[Group]:
     found: list[Group] = []
     previous_end = 0
     for i, cell in enumerate(cells):
-        if "solution" not in _tags(cell):
+        if "solution" not in cell_tags(cell):
             continue
         check = cells[i + 1] if i + 1 < len(cells) else None
-        calls = CHECK_CALL.findall(_src(check)) if check and check["cell_type"] == "code" else []
+        calls = CHECK_CALL.findall(cell_source(check)) if check and check["cell_type"] == "code" else []
         check_id = f"{calls[0][0]}.{calls[0][1]}" if calls else "?"
         tags = {t for c in cells[previous_end:max(previous_end, i - 1)]
-                if c["cell_type"] == "markdown" for t in _tags(c)}
+                if c["cell_type"] == "markdown" for t in cell_tags(c)}
         found.append(Group(check_id, i, tags))
         previous_end = i + 2
     return found
@@ -121,13 +113,13 @@ def repeated_share(cells: list[dict], solution: int) -> tuple[float, list[str]]:
     student sees (earlier solution cells are not in the student edition), and those lines."""
     seen: set[str] = set()
     for cell in cells[:solution]:
-        if "solution" in _tags(cell):
+        if "solution" in cell_tags(cell):
             continue
         if cell["cell_type"] == "code":
-            seen.update(logical_lines(_src(cell)))
+            seen.update(logical_lines(cell_source(cell)))
         else:
-            seen.update(markdown_code(_src(cell)))
-    lines = [line for line in logical_lines(_src(cells[solution])) if nontrivial(line)]
+            seen.update(markdown_code(cell_source(cell)))
+    lines = [line for line in logical_lines(cell_source(cells[solution])) if nontrivial(line)]
     if not lines:
         return 0.0, []
     repeated = [line for line in lines if line in seen]
@@ -166,7 +158,7 @@ def test_exercises_are_a_mix_that_teaches(path, stored):
         assert len(tagged) == 1, f"{g.check_id}: tag its task with exactly one of {KINDS}, found {sorted(tagged)}"
         kinds[g.check_id] = tagged.pop()
     assert "exercise-predict" in kinds.values(), f"{path.name}: no exercise-predict (predict, then run)"
-    writes = {g.check_id: sum(map(nontrivial, logical_lines(_src(cells[g.solution]))))
+    writes = {g.check_id: sum(map(nontrivial, logical_lines(cell_source(cells[g.solution]))))
               for g in found if kinds[g.check_id] == "exercise-write"}
     assert any(n >= MIN_WRITE_LINES for n in writes.values()), (
         f"{path.name}: no exercise-write whose solution has >= {MIN_WRITE_LINES} lines of real code "
@@ -187,7 +179,7 @@ def test_no_solution_repeats_an_earlier_cell(path, stored):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_lessons_that_cite_the_notes_correct_them_in_one_place(path, stored):
     cells = stored[path.name]
-    markdown = [_src(c) for c in cells if c["cell_type"] == "markdown"]
+    markdown = [cell_source(c) for c in cells if c["cell_type"] == "markdown"]
     if not any(CITES_NOTES.search(m) for m in markdown):
         pytest.skip("the lesson does not cite the lecture notes")
     sections = [m for m in markdown if re.search(rf"^{NOTES_HEADING}\s*$", m, flags=re.M)]
@@ -201,9 +193,18 @@ def test_lessons_that_cite_the_notes_correct_them_in_one_place(path, stored):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_the_lesson_fits_one_class(path, stored):
-    minutes = class_time.estimate(stored[path.name])
+    minutes = class_time.estimate(stored[path.name], class_time.measurements().get(path.name, {}))
     parts = ", ".join(f"{k} {v:.0f}" for k, v in minutes.items())
-    assert minutes["total"] <= class_time.CLASS_MIN, f"{path.name}: about {minutes['total']:.0f} min ({parts})"
+    assert minutes["class"] <= class_time.CLASS_MIN, f"{path.name}: about {minutes['class']:.0f} min in class ({parts})"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_every_cell_the_student_runs_has_its_measured_time(path, stored):
+    measured = class_time.measurements().get(path.name, {})
+    shown = [c.get("id") for c in stored[path.name] if c["cell_type"] == "code" and "solution" not in cell_tags(c)]
+    missing = [cell_id for cell_id in shown if cell_id not in measured]
+    assert not missing, (f"{path.name}: no measured run time for cells {missing}; after `make test`, run "
+                         f"`.venv/bin/python scripts/class_time.py --record outputs/lessons/student/*.ipynb`")
 
 
 # ----------------------------------------------------------------------------- the rules can fail
@@ -236,12 +237,26 @@ def test_the_design_rules_can_fail():
 
 
 def test_the_class_time_estimate_counts_what_it_says():
-    prose = _md("가" * 800)                                         # 2 min of reading
-    code = _code("\n".join(f"x{i} = {i}" for i in range(24)))      # 2 min of code + one cell run
-    solution = [_md("task", ["exercise-write"]), _code("answer_1 = None"), _code("answer_1 = 1", ["solution"]),
-                _code('check("99.1", answer_1)')]
-    minutes = class_time.estimate([prose, code] + solution)
-    assert minutes["prose"] == pytest.approx(2 + 4 / class_time.PROSE_CHARS_PER_MIN)
-    assert minutes["code"] == pytest.approx((24 + 2) / class_time.CODE_LINES_PER_MIN)
-    assert minutes["run"] == pytest.approx(3 * class_time.RUN_MIN_PER_CELL)
-    assert minutes["exercises"] == class_time.EXERCISE_MIN["exercise-write"]
+    words = round(2 * class_time.PROSE_WORDS_PER_MIN)
+    prose = _md(" ".join(["단어"] * words))                            # about 2 min of reading
+    code = _code("\n".join(f"x{i} = {i}" for i in range(25)))       # 3 min of code, run 30 s
+    plot = _code("plt.plot(x)")                                       # one line, one figure, prints 2 min of words
+    mechanism = [_md("직접 구현", [MECHANISM]), _code("answer_m1 = None"),
+                 _code("def f(x):\n    # why\n    y = x + 1\n    return y\n\nanswer_m1 = f\nprint(f(1))", ["solution"]),
+                 _code('check("99.M1", answer_m1)')]
+    exercise = [_md(" ".join(["과제"] * words), ["exercise-write"]), _code("answer_1 = None"),
+                _code("\n".join(f"y{i} = {i}" for i in range(6)), ["solution"]), _code('check("99.1", answer_1)')]
+    predict = [_md("과제", ["exercise-predict"]), _code("answer_2 = None"), _code('answer_2 = "b"', ["solution"]),
+               _code('check("99.2", answer_2)')]
+    code["id"], plot["id"], mechanism[3]["id"] = "c", "p", "m"
+    measured = {"c": {"seconds": 30.0, "printed_words": 0}, "p": {"seconds": 0.0, "printed_words": words},
+                "m": {"seconds": 6.0, "printed_words": 0}}
+    minutes = class_time.estimate([prose, code, plot] + mechanism + exercise + predict, measured)
+    per_word = 1 / class_time.PROSE_WORDS_PER_MIN
+    assert minutes["prose"] == pytest.approx((words + 2) * per_word)           # and the 직접 구현 heading
+    assert minutes["code"] == pytest.approx((25 + 1 + 1 + 1) / class_time.CODE_LINES_PER_MIN)  # + student + check
+    assert minutes["run"] == pytest.approx(0.5 + words * per_word + class_time.FIGURE_MIN + 0.1)
+    assert minutes["mechanisms"] == class_time.WRITE_MIN_FLOOR       # 3 working lines x 1.5 < the floor
+    assert minutes["homework"] == pytest.approx((words + 1) * per_word + 6 * class_time.WRITE_MIN_PER_LINE
+                                                + class_time.PREDICT_MIN)
+    assert minutes["class"] == pytest.approx(sum(minutes[k] for k in ("prose", "code", "run", "mechanisms")))

@@ -18,7 +18,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from lesson_runs import ROOT, SELF_CHECK, TRAINS, lesson_code, load_handouts, run_edition, selected
+from helpers.selfcheck import SELF_CHECK_PASSED
+from lesson_runs import ROOT, TRAINS, lesson_code, load_handouts, run_edition, selected
 from crossing import run_crossing
 from exercise_fixtures import fixtures, run_fixtures
 from mutations import MUTATIONS, check_claims, run_mutations
@@ -49,7 +50,7 @@ def test_instructor_edition(path):
         tried.update(run_fixtures(client, nb, lesson))
 
     nb, ran = run_edition(path, "instructor", EXECUTED, after=after)
-    assert SELF_CHECK in _printed(nb), f"{path.name}: the self-check did not pass"
+    assert SELF_CHECK_PASSED in _printed(nb), f"{path.name}: the self-check did not pass"
     verdicts = load_handouts().verdicts(nb)
     assert verdicts and set(verdicts.values()) == {"통과"}, f"{path.name}: exercise checks with the solutions: {verdicts}"
     assert not ran["netguard"], f"{path.name} tried to reach the network: {ran['netguard'][:500]}"
@@ -72,7 +73,7 @@ def test_student_edition(path):
     verdicts = load_handouts().verdicts(nb)
     assert verdicts and set(verdicts.values()) == {"아직 풀지 않음"}, \
         f"{path.name}: exercise checks without the solutions: {verdicts}"
-    assert SELF_CHECK in _printed(nb), f"{path.name}: the self-check did not pass without the solutions"
+    assert SELF_CHECK_PASSED in _printed(nb), f"{path.name}: the self-check did not pass without the solutions"
     assert not ran["netguard"], f"{path.name} tried to reach the network: {ran['netguard'][:500]}"
 
 
@@ -93,7 +94,7 @@ def test_mutation_runner_on_a_tiny_lesson(monkeypatch):
     nb = nbformat.v4.new_notebook(cells=[
         code("items = [1, 2]"),
         code(f'from helpers.selfcheck import self_check\nwith self_check():\n    assert len(items) == 2, "exactly two items"\n'
-             f'    print("{SELF_CHECK}")')])
+             f'    print("{SELF_CHECK_PASSED}")')])
     monkeypatch.setitem(MUTATIONS, "99", [
         Mutation("exactly two items", "a third item", "items.append(3)", "items.pop()"),
         Mutation("exactly two items", "nothing changed", "pass", "pass")])

@@ -12,11 +12,15 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from lesson_cells import cell_source, cell_tags  # noqa: E402  (scripts/lesson_cells.py: one reading of a cell)
+from helpers.selfcheck import SELF_CHECK_PASSED  # noqa: E402
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d)\.(M?\d+)["']\s*,\s*(\w+)""")  # NN.k or NN.Mk
 STUDENT_ANSWER = re.compile(r"^(answer_\w+)\s*=\s*None\b", re.M)
@@ -29,15 +33,6 @@ def as_git_stores(text: str) -> dict:
 
     nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     return strip_output(nb, keep_output=False, keep_count=False, keep_id=True)
-
-
-def _src(cell) -> str:
-    source = cell["source"]
-    return source if isinstance(source, str) else "".join(source)
-
-
-def _tags(cell) -> list[str]:
-    return cell.get("metadata", {}).get("tags", [])
 
 
 def _git(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -53,18 +48,18 @@ def lesson_problems(name: str, nb: dict) -> list[str]:
     problems: list[str] = []
     cells = nb["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
-    markdown = "\n".join(_src(c) for c in cells if c["cell_type"] == "markdown")
+    markdown = "\n".join(cell_source(c) for c in cells if c["cell_type"] == "markdown")
     if any(c.get("outputs") or c.get("execution_count") for c in code):
         problems.append("outputs must not be committed")
-    if not _src(cells[0]).startswith(f"# {name[:2]}."):
+    if not cell_source(cells[0]).startswith(f"# {name[:2]}."):
         problems.append("first cell is the '# NN. title' heading")
     for heading in ("학습 목표", "자기 점검", "연습 문제", "정리"):
         if heading not in markdown:
             problems.append(f"missing section {heading}")
-    self_check = [c for c in code if "자기 점검 통과" in _src(c)]
-    if not (len(self_check) == 1 and _src(self_check[0]).count("assert ") >= 5):
+    self_check = [c for c in code if SELF_CHECK_PASSED in cell_source(c)]
+    if not (len(self_check) == 1 and cell_source(self_check[0]).count("assert ") >= 5):
         problems.append("one self-check cell ('자기 점검 통과') with at least 5 asserts")
-    text = "\n".join(_src(c) for c in cells)
+    text = "\n".join(cell_source(c) for c in cells)
     for match in re.finditer(r"pretrained\s*=\s*True|\.next\(\)|(?<![\w.~])/(tmp|work|root|home)/\S*", text):
         problems.append(f"{match.group(0)!r}: no pretrained=True, no iterator .next method call, no absolute paths in a lesson")
     for match in re.finditer(r"torch\.load\(([^)]*)\)", text):
@@ -84,7 +79,7 @@ def exercise_problems(name: str, cells: list[dict]) -> list[str]:
     tests/test_lesson_design.py's concern."""
     lesson = name[:2]
     problems: list[str] = []
-    solutions = [i for i, c in enumerate(cells) if "solution" in _tags(c)]
+    solutions = [i for i, c in enumerate(cells) if "solution" in cell_tags(c)]
     if not solutions:
         problems.append("at least one exercise with a solution cell (found none)")
     previous_check = -1
@@ -92,17 +87,17 @@ def exercise_problems(name: str, cells: list[dict]) -> list[str]:
     for i in solutions:
         student = cells[i - 1] if i >= 1 else None
         check = cells[i + 1] if i + 1 < len(cells) else None
-        calls = CHECK_CALL.findall(_src(check)) if check and check["cell_type"] == "code" else []
+        calls = CHECK_CALL.findall(cell_source(check)) if check and check["cell_type"] == "code" else []
         kind = "M" if calls and calls[0][1].startswith("M") else ""
         numbers[kind] += 1
         number = f"{kind}{numbers[kind]}"
         where = f"{'mechanism' if kind else 'exercise'} {lesson}.{number} (cell {i})"
         if cells[i]["cell_type"] != "code":
             problems.append(f"{where}: the solution cell must be a code cell")
-        if student is None or student["cell_type"] != "code" or "solution" in _tags(student):
+        if student is None or student["cell_type"] != "code" or "solution" in cell_tags(student):
             problems.append(f"{where}: a student code cell must come right before the solution")
             continue
-        answers = STUDENT_ANSWER.findall(_src(student))
+        answers = STUDENT_ANSWER.findall(cell_source(student))
         if not answers:
             problems.append(f"{where}: the student cell sets `answer_{number.lower()} = None  # TODO ...`")
         if not calls:
@@ -143,7 +138,7 @@ def test_every_exercise_has_a_registered_check(path, stored):
     from helpers import exercises
 
     lesson = path.name[:2]
-    ids = {f"{a}.{b}" for cell in stored[path.name]["cells"] for a, b, _ in CHECK_CALL.findall(_src(cell))}
+    ids = {f"{a}.{b}" for cell in stored[path.name]["cells"] for a, b, _ in CHECK_CALL.findall(cell_source(cell))}
     assert ids, "no check cell"
     importlib.import_module(f"helpers.exercises.lesson{lesson}")
     missing = sorted(ids - exercises.registered_ids(lesson))

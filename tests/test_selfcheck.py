@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 from helpers.errors import CourseError, SelfCheckFailed
-from helpers.selfcheck import claim, self_check
-from lesson_runs import LESSONS, SELF_CHECK
+from helpers.selfcheck import SELF_CHECK_PASSED, claim, self_check
+from lesson_runs import LESSONS
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -61,7 +61,7 @@ def test_jupyter_shows_the_korean_message_without_a_traceback(tmp_path):
 def test_every_self_check_speaks_korean(path):
     """Every assert of every lesson's self-check runs inside ``self_check()`` and says, in Korean, what was expected."""
     nb = nbformat.read(path, as_version=4)
-    cells = [c.source for c in nb.cells if c.cell_type == "code" and SELF_CHECK in c.source]
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and SELF_CHECK_PASSED in c.source]
     assert len(cells) == 1, f"{path.name}: one self-check cell"
     tree = ast.parse(cells[0])
     withs = [n for n in tree.body if isinstance(n, ast.With)

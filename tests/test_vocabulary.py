@@ -31,9 +31,13 @@ FORBIDDEN = {
     r"손실함수": "손실 함수 (띄어 씀)",
 }
 
-# A particle separated by a space from a Latin letter, digit, closing parenthesis or code span.
-PARTICLES = "은|는|이|가|을|를|의|에|와|과|로|으로|에서|도|에는|에서는|만|까지|부터|처럼|보다|입니다"
-DETACHED_PARTICLE = re.compile(rf"[A-Za-z0-9)`] ({PARTICLES})(?=[\s.,)!?:;]|$)", re.MULTILINE)
+# A particle separated by a space from a Latin letter, digit, closing parenthesis, code span or
+# inline math ($x$ 를), or from bold text that ends in a letter or digit (**미세 조정** 은). Bold that
+# ends in punctuation keeps its space: in CommonMark "**소프트맥스(softmax)**와" does not close the
+# bold (the closing ** must then be followed by a space or punctuation).
+PARTICLES = "은|는|이|가|을|를|의|에|와|과|로|으로|에서|도|에는|에서는|만|까지|부터|처럼|보다|입니다|인"
+DETACHED_PARTICLE = re.compile(rf"(?:[A-Za-z0-9)`$]|(?<=[A-Za-z0-9가-힣])\*\*) ({PARTICLES})(?=[\s.,)!?:;]|$)",
+                               re.MULTILINE)
 
 # Glossary words that are also everyday Korean; their first use is not checked automatically.
 NOT_FIRST_USE_CHECKED = {
@@ -45,14 +49,19 @@ NOT_FIRST_USE_CHECKED = {
 HANGUL_BEFORE = r"(?<![가-힣])"
 
 
-def glossary() -> list[tuple[str, list[str]]]:
-    """(Korean term, [English alternatives]) for every row of the glossary table."""
+def glossary_rows() -> list[list[str]]:
+    """The glossary table's rows: [Korean term, English alternatives, meaning, first lesson]."""
     rows = []
     for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 4 and re.fullmatch(r"\d\d", cells[3]):
-            rows.append((cells[0], [e.strip() for e in cells[1].split(",")]))
+            rows.append(cells)
     return rows
+
+
+def glossary() -> list[tuple[str, list[str]]]:
+    """(Korean term, [English alternatives]) for every row of the glossary table."""
+    return [(cells[0], [e.strip() for e in cells[1].split(",")]) for cells in glossary_rows()]
 
 
 def prose(notebook: Path) -> list[tuple[int, str]]:
@@ -76,6 +85,15 @@ def _norm(s: str) -> str:
     return re.sub(r"[\s\-_*]", "", s).lower()
 
 
+def first_use(term: str, text: str, korean: list[str]) -> re.Match | None:
+    """Where ``term`` is first used in ``text``, with longer glossary terms that contain it blanked
+    out first (로그 소프트맥스 hides 소프트맥스)."""
+    for longer in korean:
+        if len(longer) > len(term) and term in longer:
+            text = text.replace(longer, "#" * len(longer))
+    return re.search(HANGUL_BEFORE + re.escape(term), text)
+
+
 def first_use_problems(notebook: Path) -> list[str]:
     terms = glossary()
     korean = sorted((k for k, _ in terms), key=len, reverse=True)
@@ -85,15 +103,10 @@ def first_use_problems(notebook: Path) -> list[str]:
     for term in korean:
         if term in NOT_FIRST_USE_CHECKED:
             continue
-        # blank out longer glossary terms that contain this one (로그 소프트맥스 hides 소프트맥스)
-        masked = text
-        for longer in korean:
-            if len(longer) > len(term) and term in longer:
-                masked = masked.replace(longer, "#" * len(longer))
-        m = re.search(HANGUL_BEFORE + re.escape(term), masked)
+        m = first_use(term, text, korean)
         if m is None:
             continue
-        after = masked[m.end():m.end() + 80]
+        after = text[m.end():m.end() + 80]
         paren = re.match(r"\**\s*\(([^)]*)\)", after)
         if paren is None or not any(_norm(e) in _norm(paren.group(1)) for e in english[term]):
             line = text[max(0, m.start() - 30):m.end() + 30].replace("\n", " ")
@@ -110,6 +123,17 @@ def test_glossary_is_a_table_of_unique_terms():
         assert all(e and re.search(r"[A-Za-z]", e) for e in en), f"{k}: English term missing"
 
 
+def test_the_glossary_names_the_lesson_where_each_term_first_appears():
+    korean = sorted((k for k, _ in glossary()), key=len, reverse=True)
+    texts = {nb.name[:2]: "\n".join(without_code(t) for _, t in prose(nb)) for nb in LESSONS}
+    wrong = []
+    for term, _, _, first in glossary_rows():
+        found = next((n for n in sorted(texts) if first_use(term, texts[n], korean)), None)
+        if found != first:
+            wrong.append(f"{term}: 표에는 {first}, 처음 쓰는 레슨은 {found or '없음'}")
+    assert not wrong, "notebooks/glossary.md의 '처음' 칸을 고치세요:\n" + "\n".join(wrong)
+
+
 def test_forbidden_pattern_finds_what_it_should():
     # the checks themselves can fail: each pattern matches the variant and not the allowed word
     samples = {r"머리(?!카락|말)": ("새 머리만 학습", "머리카락"), r"얼리[다고는기면지며]|얼려|얼린|얼렸|얼어\s*있": ("얼려 두고", "얼굴")}
@@ -117,6 +141,9 @@ def test_forbidden_pattern_finds_what_it_should():
         assert re.search(pattern, bad) and not re.search(pattern, good)
     assert DETACHED_PARTICLE.search("ImageNet 의 클래스") and not DETACHED_PARTICLE.search("ImageNet의 클래스")
     assert DETACHED_PARTICLE.search("`fc` 를 바꿉니다") and not DETACHED_PARTICLE.search("3 이상")
+    assert DETACHED_PARTICLE.search("$x$ 를 곱합니다") and not DETACHED_PARTICLE.search("$x$를 곱합니다")
+    assert DETACHED_PARTICLE.search("**미세 조정** 은 다릅니다") and DETACHED_PARTICLE.search("합이 1 인 확률")
+    assert not DETACHED_PARTICLE.search("**소프트맥스(softmax)** 와")  # the space keeps the bold closing
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.name)

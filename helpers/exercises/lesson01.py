@@ -33,9 +33,9 @@ def _same_parameters(a: nn.Module, b: nn.Module) -> bool:
 def training_step(answer: Any) -> None:
     """``answer``: the student's ``train_step(model, inputs, labels, criterion, optimizer) -> float``.
 
-    Run side by side with ``helpers.train.run_phase`` (what ``fit`` runs for every batch) on a
-    small model, one fixed batch, SGD with momentum: the parameters must match after every
-    step, and the loss on the fixed batch must go down."""
+    Run side by side with ``helpers.train.run_phase`` (what ``fit`` calls once per phase; it takes
+    this step for every batch) on a small model, one fixed batch, SGD with momentum: the parameters
+    must match after every step, and the loss on the fixed batch must go down."""
     import copy
 
     from helpers.train import run_phase

@@ -164,7 +164,9 @@ def zero_shot(answer: Any, arch: str, images: torch.Tensor, labels: torch.Tensor
               device: torch.device | str = "cpu", batch_size: int = 8) -> None:
     """``answer``: zero-shot accuracy of the untouched ImageNet model on ``images``: a bird class
     counts as ``birds``, a mammal class as ``mammals``, any other class as wrong. Recomputed on
-    the lesson's ``device`` with its batch size, as the solution does."""
+    the lesson's ``device`` with its batch size, as the solution does. The loaded model is in
+    train mode: a wrong answer's hint names eval() among the likely causes (in train mode
+    BatchNorm uses each batch's statistics, and the accuracy drops far below the right one)."""
     from helpers.models import load_pretrained
 
     answer = as_number(answer, "answer_3", tensor=False)
@@ -186,5 +188,6 @@ def zero_shot(answer: Any, arch: str, images: torch.Tensor, labels: torch.Tensor
     if abs(answer - lenient) < 1e-6:
         raise Wrong("새가 아닌 클래스를 모두 mammals로 바꿨습니다. 그러면 '곰 인형'이나 '모피 코트'도 포유류 답이 되어, "
                     "많은 쪽(mammals)으로 찍는 쪽으로 기웁니다. 포유류 클래스(MAMMAL_IDS)만 mammals로, 나머지는 틀림으로 세세요.")
-    raise Wrong("새 헤드를 붙이지 않은 원래 1000-클래스 모델의 top-1을 썼는지, BIRD_IDS는 birds로, MAMMAL_IDS는 mammals로 "
-                "바꾸고 둘 다 아니면 틀림으로 셌는지 확인하세요.")
+    raise Wrong("확인할 것: 새 헤드를 붙이지 않은 원래 1000-클래스 모델의 top-1을 썼는지; 그 모델을 평가 모드(eval())로 "
+                "실행했는지(load_pretrained가 준 모델은 학습 모드라, 그대로면 배치 정규화가 함께 들어온 사진들의 평균·분산으로 "
+                "정규화합니다: 문제 1); BIRD_IDS는 birds로, MAMMAL_IDS는 mammals로 바꾸고 둘 다 아니면 틀림으로 셌는지.")

@@ -52,7 +52,7 @@ def neuron_backprop(answer: Any) -> None:
     for w, x, b, t in NEURON_POINTS:
         got = backprop(w, x, b, t)
         if not isinstance(got, dict) or set(got) != {"q", "s", "w", "b"}:
-            raise Wrong('딕셔너리 {"q": ..., "s": ..., "w": ..., "b": ...} 를 돌려주세요 (키 네 개).')
+            raise Wrong('딕셔너리 {"q": ..., "s": ..., "w": ..., "b": ...}를 돌려주세요 (키 네 개).')
         if any(isinstance(value, torch.Tensor) for value in got.values()):
             raise Wrong("텐서와 자동 미분을 쓰지 말고 파이썬 float(math.exp 등)로만 계산하세요. 이 연습은 backward()가 하는 일을 손으로 하는 것입니다.")
         got = {key: as_number(value, f"dL/d{key}") for key, value in got.items()}
@@ -70,8 +70,7 @@ def neuron_backprop(answer: Any) -> None:
             if _close(got["s"], want["q"]):
                 raise Wrong(f"{point} dL/ds가 dL/dq와 같습니다. q = σ(s)의 국소 미분 dq/ds를 곱하지 않았습니다.")
             if _close(got["s"], want["q"] * s * (1 - s)):
-                raise Wrong(f"{point} dL/ds가 다릅니다. σ'(s) = σ(s)(1 − σ(s))는 입력 s가 아니라 출력 q = σ(s)로 계산합니다 "
-                            "(그래서 자동 미분은 sigmoid의 출력을 저장합니다: 연습 3).")
+                raise Wrong(f"{point} dL/ds가 다릅니다. σ'(s) = σ(s)(1 − σ(s))는 입력 s가 아니라 출력 q = σ(s)로 계산합니다.")
             if _close(got["s"], want["q"] * q):
                 raise Wrong(f"{point} dL/ds가 다릅니다. σ의 국소 미분은 σ(s) 하나가 아니라 σ(s)(1 − σ(s))입니다.")
             raise Wrong(f"{point} dL/ds가 자동 미분과 다릅니다. dL/dq에 q = σ(s)의 국소 미분을 곱합니다.")
@@ -89,9 +88,9 @@ def detached_gradients(answer: Any) -> None:
 
     A predict exercise: the hint says how many of the three values are wrong, never which one
     (otherwise a, b and c could be fixed one at a time by trial)."""
-    prediction = as_instance(answer, dict, "answer_1", '키가 "a", "b", "c" 인 딕셔너리')
+    prediction = as_instance(answer, dict, "answer_1", '키가 "a", "b", "c"인 딕셔너리')
     if set(prediction) != {"a", "b", "c"}:
-        raise Wrong('answer_1 에는 키가 "a", "b", "c" 인 딕셔너리를 넣으세요 (값은 None 또는 숫자).')
+        raise Wrong('answer_1에는 키가 "a", "b", "c"인 딕셔너리를 넣으세요 (값은 None 또는 숫자).')
     values = {k: None if v is None else as_number(v, f'answer_1["{k}"]') for k, v in prediction.items()}
     a, b, c = (torch.tensor(v, requires_grad=True) for v in (4.0, 3.0, 5.0))
     out = (a * b).detach() * c + b ** 2
@@ -113,7 +112,7 @@ def ema_copy(answer: Any) -> None:
     """``answer``: ``(make_ema, update_ema)``; the EMA copy is independent, outside the graph, and correct."""
     pair = as_instance(answer, (tuple, list), "answer_2", "함수 두 개의 튜플 (make_ema, update_ema)")
     if len(pair) != 2:
-        raise Wrong("answer_2 에는 함수 두 개의 튜플 (make_ema, update_ema)를 넣으세요.")
+        raise Wrong("answer_2에는 함수 두 개의 튜플 (make_ema, update_ema)를 넣으세요.")
     make_ema, update_ema = as_function(pair[0], "answer_2[0]", "make_ema"), as_function(pair[1], "answer_2[1]", "update_ema")
     g = torch.Generator().manual_seed(0)
     model = nn.Linear(3, 2)
@@ -174,5 +173,5 @@ def inplace_prediction(answer: Any) -> None:
     if got != raised:
         raise Wrong("예측이 실행 결과와 다릅니다. 조각마다 '제자리에서 고친 텐서를, 이 그래프의 어느 연산이 자기 국소 미분을 "
                     "계산하려고 저장해 두었을까?'를 물어보세요.")
-    print(f"실행 결과: {sorted(raised)}에서 오류. exp의 미분은 exp(x) = y, sigmoid의 미분은 y(1 - y)라서 자기 출력 y를 저장합니다. "
+    print(f"실행 결과: {sorted(raised)}에서 오류. exp의 미분은 exp(x) = y, sigmoid의 미분은 y(1 - y)라서(직접 구현에서 σ'을 출력 q로 쓴 것처럼) 자기 출력 y를 저장합니다. "
           "3x와 x + 1, sum의 미분은 상수라서 y를 고쳐도 역전파에 영향이 없습니다.")

@@ -11,6 +11,7 @@ The references are computed by another route than the exercises' answers (the en
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import torch
@@ -27,6 +28,8 @@ EXAMPLE = [[2.0, 1.0, 0.1, -1.2, 3.0]]
 TEMPERATURES = (0.5, 1.0, 2.0, 5.0)
 # the names of torch's own log-softmax / log-sum-exp kernels (any spelling: torch., F., Tensor., special., _)
 _BUILTIN = ("log_softmax", "logsumexp", "logcumsumexp")
+# torch's messages for tensors on two devices (CUDA's index error, the mixing error, a tensor on an unexpected device)
+_DEVICE_ERROR = re.compile(r"same device|expected device|should be either on cpu")
 
 
 def _inputs() -> list[torch.Tensor]:
@@ -55,7 +58,7 @@ def _call_by_hand(fn, *args, **kwargs):
         with _NoBuiltinLogSoftmax():
             return fn(*args, **kwargs)
     except _BuiltinUsed as used:
-        raise Wrong(f"torch의 {used} 를 불렀습니다. log_softmax, logsumexp 계열은 쓰지 말고 "
+        raise Wrong(f"torch의 {used}를 불렀습니다. log_softmax, logsumexp 계열은 쓰지 말고 "
                     "amax(또는 max), exp, sum, log로 직접 계산하세요.") from None
 
 
@@ -137,7 +140,7 @@ def temperature_entropies(answer: Any, **_ignored: Any) -> None:
     if close(got, [_entropy_reference(1 / t) for t in TEMPERATURES]):
         raise Wrong("온도가 반대로 작용합니다. 로짓에 T를 곱하지 말고 T로 나누세요.")
     if all(g < 0 for g in got):
-        raise Wrong("엔트로피가 음수입니다. -Σ p·log p 의 앞에 붙는 음수 부호를 확인하세요.")
+        raise Wrong("엔트로피가 음수입니다. -Σ p·log p의 앞에 붙는 음수 부호를 확인하세요.")
     raise Wrong("엔트로피 값이 다릅니다. 로짓을 T로 나눈 뒤 소프트맥스를 했는지, -Σ p·log p (자연로그)를 썼는지 보세요.")
 
 
@@ -149,7 +152,14 @@ def smoothed_cross_entropy(answer: Any) -> None:
     for x in _inputs():
         labels = torch.randint(0, x.shape[1], (len(x),), generator=g, device="cpu")
         for eps in (0.0, 0.1, 0.3):
-            out = fn(x, labels, eps)
+            try:
+                out = fn(x, labels, eps)
+            except Wrong as error:
+                if _DEVICE_ERROR.search(str(error)):
+                    raise Wrong("함수 안에서 만든 텐서가 입력 logits와 다른 장치에 있습니다. 확인 셀은 CPU 텐서를 넘기는데, "
+                                "설정 셀의 torch.set_default_device 때문에 torch.arange, torch.zeros 같은 새 텐서는 GPU에 생깁니다. "
+                                f"새로 만드는 텐서에 device=logits.device를 주세요. ({error})") from None
+                raise
             if not isinstance(out, torch.Tensor) or out.dim() != 0:
                 raise Wrong("배치 평균 손실, 즉 스칼라 텐서 하나를 돌려주세요.")
             if not torch.isfinite(out):

@@ -201,6 +201,19 @@ def _occlusion(model: nn.Module, image, to_input: Callable, cam: torch.Tensor, c
     return before, after
 
 
+_SQUARE = f"가장 뜨거운 {OCCLUSION_SIZE}×{OCCLUSION_SIZE} 조각"
+_OCCLUSION_READING = {   # what the measured outcome says, one reading per option (shown after a right prediction)
+    "a": f"확률이 0.1 아래로 떨어졌습니다: 이 사진에서는 {_SQUARE} 없이는 모델이 이 클래스를 거의 고르지 않습니다. "
+         "이번에는 히트맵이 가리킨 곳이 답에 꼭 필요했지만, 히트맵만 보고는 그것을 알 수 없습니다.",
+    "b": f"확률이 0.5 아래로 떨어졌지만 0.1 이상 남았습니다: {_SQUARE}이 이 점수에 적지 않게 기여했고, 사진의 나머지에도 이 클래스의 증거가 남아 있습니다. "
+         "히트맵만 보고는 그 크기를 알 수 없습니다.",
+    "c": f"확률이 떨어졌지만 0.5 이상 남아 여전히 1위입니다: {_SQUARE}을 가려도 모델은 사진의 나머지로 같은 답을 냅니다. "
+         "히트맵이 가장 뜨거운 곳도 '없으면 안 되는 곳'은 아니었습니다. 히트맵은 점수가 어디에 기대는지를 보여 줄 뿐입니다.",
+    "d": f"확률이 그대로이거나 올랐습니다: 이 클래스 점수에 {_SQUARE}이 필요하지 않았습니다. "
+         "히트맵이 가장 뜨거운 곳도 '없으면 안 되는 곳'은 아니었습니다. 히트맵은 점수가 어디에 기대는지를 보여 줄 뿐입니다.",
+}
+
+
 def occlusion_outcome(before: float, after: float) -> str:
     """The option that the measured probabilities fall in (the options cover every outcome)."""
     if after >= before:
@@ -215,6 +228,5 @@ def occlusion_prediction(answer: Any, model: nn.Module, image, to_input: Callabl
     before, after = _occlusion(model, image, to_input, cam, class_idx)
     if choice != occlusion_outcome(before, after):
         raise Wrong("예측이 실행 결과와 다릅니다. 11절의 히트맵 설명을 다시 읽고 한 번 더 예측해 보세요.")
-    print(f"실행 결과: 확률 {before:.2f} → {after:.2f}. 가장 뜨거운 {OCCLUSION_SIZE}×{OCCLUSION_SIZE} 조각을 가려도 "
-          "모델은 남은 증거(다른 눈, 귀, 털 무늬)로 같은 답을 냅니다. 히트맵이 뜨거운 곳은 '기대는 곳'이지 '없으면 안 되는 곳'이 아닙니다. "
+    print(f"실행 결과: 확률 {before:.2f} → {after:.2f}. {_OCCLUSION_READING[choice]} "
           "설명이 맞는지는 이렇게 가려 보는(occlusion) 실험으로 따로 확인합니다(Zeiler & Fergus, ECCV 2014, 4.2절).")

@@ -1,5 +1,6 @@
 """Checks for lesson 07 (brain MRI case study). Each raises ``Wrong(hint)``; the hint points at the
-mistake without the answer (the predict exercises show their measurement only after 통과).
+mistake without the answer. Measurements are printed only after 통과, and only the numbers: the
+reasoning is left to the lesson's "설명해 보기" cells.
 
 The core mechanisms ("07.M1", "07.M2") and exercise 07.1 are run on the lesson's validation outputs
 and on inputs built here (ties, and a case where the usual mistakes give different answers), and
@@ -94,9 +95,12 @@ def _youden(y: torch.Tensor, s: torch.Tensor, t: float) -> float:
 
 
 @exercise("07.1")
-def cost_threshold(answer: Any, y: Any, scores: Any, cost_miss: Any) -> None:
+def cost_threshold(answer: Any, y: Any, scores: Any, cost_miss: Any, youden_threshold: Any = None) -> None:
     """``answer``: ``f(y, scores) -> threshold`` (a Python number) with the lowest ``cost_miss * FN + FP``
-    on those outputs, among the scores' distinct values ("score >= threshold" is positive)."""
+    on those outputs, among the scores' distinct values ("score >= threshold" is positive).
+    On 통과, with ``youden_threshold`` (section 5's threshold), prints how both thresholds decide
+    on the lesson's validation outputs: sensitivity and specificity, not the raw threshold values
+    (Youden's threshold is a midpoint between two scores, the cost rule returns a score)."""
     my_cost_threshold = as_function(answer, "answer_1", "my_cost_threshold")
     cost_miss = as_number(cost_miss, "COST_MISS")
     for y_c, s_c in [_MISTAKES_DIFFER] + _cases(y, scores):   # the case where the mistakes differ comes first
@@ -115,10 +119,19 @@ def cost_threshold(answer: Any, y: Any, scores: Any, cost_miss: Any) -> None:
         if _cost(y_c, s_c, t, cost_miss, swapped=True) <= best(lambda c: _cost(y_c, s_c, c, cost_miss, swapped=True)) + 1e-9:
             raise Wrong("비싼 쪽이 바뀌었습니다. COST_MISS배는 놓친 양성(FN: 실제 양성인데 점수 < 임계값)에 붙습니다.")
         if _youden(y_c, s_c, t) >= best(lambda c: _youden(y_c, s_c, c), lowest=False) - 1e-9:
-            raise Wrong("민감도 + 특이도 − 1이 가장 큰 임계값(5절의 규칙)입니다. 이 연습은 두 실수의 값이 다를 때입니다: "
-                        "후보마다 COST_MISS × FN + FP를 세어 가장 작은 것을 고르세요.")
+            raise Wrong("민감도 + 특이도 − 1이 가장 큰 임계값(5절의 규칙)입니다. 그 규칙은 놓침 하나를 헛경보 N/P개로 칩니다"
+                        "(P, N = 양성·음성 수). 이 연습은 COST_MISS개로 칩니다: 후보마다 COST_MISS × FN + FP를 세어 "
+                        "가장 작은 것을 고르세요.")
         raise Wrong("비용이 더 작은 임계값이 있습니다. 점수의 서로 다른 값을 모두 후보로 보고(정해 둔 간격의 값이 아니라), "
                     "후보마다 FN과 FP를 다시 세세요.")
+    if youden_threshold is not None:
+        y_v, s_v = _cases(y, scores)[0]
+        n_pos, n_neg = int(y_v.sum()), int((y_v == 0).sum())
+        by_cost = sensitivity_specificity(y_v, (s_v >= as_number(my_cost_threshold(y_v.clone(), s_v.clone()))).int())
+        by_youden = sensitivity_specificity(y_v, (s_v >= as_number(youden_threshold, "threshold")).int())
+        print(f"측정(검증 점수, 양성 P = {n_pos}, 음성 N = {n_neg}): 5절의 Youden 규칙은 놓침 하나를 헛경보 "
+              f"N/P = {n_neg / n_pos:.1f}개로 칩니다. 비용 규칙(COST_MISS = {cost_miss:g}): 민감도 {by_cost[0]:.2f}, "
+              f"특이도 {by_cost[1]:.2f} | Youden 규칙: 민감도 {by_youden[0]:.2f}, 특이도 {by_youden[1]:.2f}.")
 
 
 @exercise("07.2")
@@ -129,9 +142,8 @@ def threshold_on_test(answer: Any, youden: Mapping[str, float]) -> None:
         raise Wrong("테스트에서 고른 임계값은 어느 데이터의 점수에서, 무엇을 가장 크게 만들도록 고른 것인가요? "
                     "보고한 값도 같은 데이터에서 잰 것입니다.")
     on_val, on_test = youden["threshold from validation"], youden["threshold from test"]
-    print(f"측정: 검증에서 고른 임계값 {on_val:.3f}, 테스트에서 고른 임계값 {on_test:.3f}. 테스트에서 고른 임계값은 바로 그 테스트 점수에서 "
-          "민감도 + 특이도 − 1이 가장 큰 곳이므로, 다른 어떤 임계값(검증에서 고른 것 포함)보다 낮을 수 없습니다. 시드와 상관없는 산수입니다. "
-          "그 값은 '처음 보는 환자'에 대한 추정이 아니라 테스트에 맞춘 값이라 부풀려져 있습니다. 그래서 임계값과 모델은 검증 데이터로 고릅니다.")
+    print(f"측정(테스트 뇌의 민감도 + 특이도 − 1): 검증에서 고른 임계값으로 {on_val:.3f}, "
+          f"테스트에서 고른 임계값으로 {on_test:.3f}.")
 
 
 def twin_share(rows: Iterable[Mapping[str, str]], within_mm: float = 2.0) -> float:
@@ -157,9 +169,7 @@ def twins_in_training(answer: Any, rows: Iterable[Mapping[str, str]]) -> None:
         raise Wrong({
             "a": "20%는 단면 하나가 테스트로 갈 확률입니다. 물음은 테스트 단면의 2 mm 이내 이웃이 학습 분할에 있느냐입니다.",
             "b": "60%는 이웃 단면 한 장이 학습으로 갈 확률입니다. 테스트 단면 하나에 2 mm 이내 이웃이 몇 장인지 세어 보세요"
-                 "(학습 뇌는 같은 사람의 처리본이 셋입니다).",
+                 "(단면 간격은 뇌마다 다릅니다: SOURCES.csv의 y_mm. 학습 뇌는 같은 사람의 처리본이 셋입니다).",
             "c": "이웃 단면이 모두 학습 밖에 있을 확률을 계산해 보세요.",
         }[answer])
-    print(f"측정: 테스트 단면의 {share:.0%}가 학습 분할에 2 mm 이내 쌍둥이를 둡니다. 이웃(±2 mm)이 둘이고 각각 60% 확률로 학습에 가므로 "
-          "둘 다 빠질 확률은 0.4 × 0.4 = 16%뿐이고, 학습 뇌는 처리본이 셋이라 이웃이 더 많습니다. 모델은 테스트 단면의 쌍둥이를 외워서 맞힐 수 있고, "
-          "그 점수는 처음 보는 뇌에 대한 추정이 아닙니다. 분할은 '뇌(환자) → 분할'을 먼저 정하고 단면이 따라가게 합니다.")
+    print(f"측정: 테스트 단면의 {share:.0%}가 학습 분할에 2 mm 이내 쌍둥이를 둡니다.")

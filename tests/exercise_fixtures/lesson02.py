@@ -156,4 +156,13 @@ mapped = [_zs_bird if i in BIRD_IDS else _zs_mammal if i in MAMMAL_IDS else -1 f
 answer_3 = sum(m == t for m, t in zip(mapped, _zs_truth))''', hint="0과 1 사이의 비율", why="the count of right photos"),
     Fixture("02.3", 'answer_3 = test_acc_fe', hint="원래 1000-클래스",
             why="the trained feature extractor's accuracy instead of the untouched ImageNet head's"),
+    Fixture("02.3", '''
+_zs_train_net = load_pretrained(ARCH, verbose=False).model.to(device)   # eval() forgotten: still in train mode
+with torch.no_grad():
+    _zs_train_top1 = _zs_train_net(test_images.to(device)).argmax(1).cpu()
+del _zs_train_net
+mapped = torch.tensor([class_names.index("birds") if int(i) in BIRD_IDS else class_names.index("mammals")
+                       if int(i) in MAMMAL_IDS else -1 for i in _zs_train_top1])
+answer_3 = mapped.eq(test_labels).float().mean().item()''', hint="eval()",
+            why="the loaded model left in train mode: BatchNorm normalises with the 19 photos' own statistics"),
 ]

@@ -90,7 +90,7 @@ FIXTURES = [
     Fixture("03.M2", "_tr = [(n, [p for p in ps if p.requires_grad]) for n, ps in reversed(backbone_blocks(ft_demo))]\n"
                      'answer_m2 = [{"params": ps, "lr": LR_FT * LR_DECAY ** (d + 1)} for d, (n, ps) in enumerate(_tr) if ps]',
             hint="학습률이 helpers와 다른 그룹", why="off by one: the head already decayed"),
-    # ---------------------------------------------------------------- 03.1: batch norm at lr 0 (predict)
+    # ---------------------------------------------------------------- 03.1: batch norm, weights unchanged (predict)
     Fixture("03.1", 'answer_1 = "B"', why="upper case"),
     Fixture("03.1", 'answer_1 = "(b)"', why="with parentheses"),
     Fixture("03.1", 'answer_1 = " b. "', why="spaces and a full stop"),

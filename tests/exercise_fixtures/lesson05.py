@@ -117,4 +117,12 @@ FIXTURES = [
                     "    q = F.one_hot(labels, log_p.shape[1]) * (1 - eps) + eps / log_p.shape[1]\n"
                     "    return -(q * log_p).sum(1).mean()\n"
                     "answer_3 = _f", hint="eps = 0 (스무딩 없음)에서도", why="log_softmax over the batch axis"),
+    Fixture("05.3", "def _f(logits, labels, eps):\n"
+                    "    log_p = torch.log_softmax(logits, 1)\n"
+                    "    n, c = log_p.shape\n"
+                    "    q = torch.zeros(n, c).scatter_(1, labels[:, None], 1 - eps) + eps / c\n"
+                    "    return -(q * log_p).sum(1).mean()\n"
+                    "answer_3 = _f", hint="device=logits.device",
+            why="torch.zeros made on the lesson's default device (the stand-in GPU the instructor kernel runs on) "
+                "while the check passes CPU tensors"),
 ]

@@ -135,6 +135,14 @@ def _c_youden(y, scores):
     return best_t
 answer_1 = _c_youden""", hint="민감도 + 특이도 − 1이 가장 큰", why="section 5's rule (Youden): the costs ignored"),
     Fixture("07.1", """
+def _c_rate_weighted(y, scores):
+    n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
+    ts = torch.unique(scores)
+    cost = torch.stack([n_neg / n_pos * ((scores < t) & (y == 1)).sum() + ((scores >= t) & (y == 0)).sum() for t in ts])
+    return ts[cost.argmin()].item()
+answer_1 = _c_rate_weighted""", hint="민감도 + 특이도 − 1이 가장 큰",
+            why="a miss weighted N/P instead of COST_MISS: Youden's rule written as a cost, the same thresholds"),
+    Fixture("07.1", """
 def _c_swapped(y, scores):
     ts = torch.unique(scores)
     cost = torch.stack([COST_MISS * ((scores >= t) & (y == 0)).sum() + ((scores < t) & (y == 1)).sum() for t in ts])

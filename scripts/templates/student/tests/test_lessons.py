@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from helpers.exercises import NOT_SOLVED, PASSED
+from helpers.selfcheck import SELF_CHECK_PASSED
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -26,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 WANTED = set(os.environ.get("COURSE_LESSONS", "").split())
 LESSONS = [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if not WANTED or p.name[:2] in WANTED]
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.M?\d+)["']\s*,\s*(\w+)""")  # check("05.1", answer_1, ...)
-SELF_CHECK = "자기 점검 통과"
 
 
 def expected_verdicts(code: str) -> dict[str, str]:
@@ -52,7 +52,7 @@ def test_lesson_runs(path, tmp_path, monkeypatch):
         pytest.fail(f"{path.name}: 실행하다 멈췄습니다. 노트북에서 이 셀을 확인하세요:\n{error}", pytrace=False)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert SELF_CHECK in printed, f"{path.name}: 자기 점검 셀이 '{SELF_CHECK}'를 출력하지 않았습니다."
+    assert SELF_CHECK_PASSED in printed, f"{path.name}: 자기 점검 셀이 '{SELF_CHECK_PASSED}'를 출력하지 않았습니다."
     expected = expected_verdicts(code)
     shown = {i: v for i, v in expected.items() if f"[{i}] {v}" in printed}
     assert expected and shown == expected, (
