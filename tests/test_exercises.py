@@ -218,7 +218,7 @@ def test_the_parser_rule_catches_a_raw_comparison():
 
 
 def test_every_exercise_has_three_right_and_three_wrong_fixtures():
-    """tests/exercise_fixtures/lessonNN.py: at least three right answers and three mistakes per exercise."""
+    """tests/exercise_fixtures/lessonNN.toml: at least three right answers and three mistakes per exercise."""
     from pathlib import Path
 
     from exercise_fixtures import fixtures

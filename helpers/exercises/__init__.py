@@ -58,7 +58,7 @@ import traceback
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from helpers.errors import ExerciseFailed, UnknownExercise
 
@@ -144,6 +144,14 @@ def as_choice(answer: Any, options: str, what: str = "답") -> str:
     if len(choice) != 1 or choice not in options.lower():
         raise Wrong(f"{what}에는 {letters} 중 하나만 넣으세요.")
     return choice
+
+
+def judge_choice(choice: str, measured: str, questions: Mapping[str, str]) -> None:
+    """A predict exercise's verdict: a ``choice`` other than the ``measured`` one gets the question kept
+    for that choice (``questions[choice]``, else ``questions["else"]``), something to think about and
+    never the measured value, so a second try cannot pass by copying it."""
+    if choice != measured:
+        raise Wrong(questions.get(choice, questions["else"]))
 
 
 def as_number(answer: Any, what: str = "답", *, integer: bool = False, tensor: bool = True) -> float | int:

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from helpers.exercises import Wrong, as_choice, as_function, as_number, exercise
+from helpers.exercises import Wrong, as_choice, as_function, as_number, exercise, judge_choice
 
 
 def _toy_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
@@ -137,12 +137,11 @@ def forgotten_zero_grad(answer: Any) -> None:
         sizes.append(sum((p.detach() - b).pow(2).sum() for p, b in zip(model.parameters(), before)).sqrt().item())
     ratio = sizes[1] / sizes[0]
     expected = "c" if ratio < 0.1 else ("b" if ratio > 1.5 else "a")
-    if choice != expected:
-        if choice == "c":
-            raise Wrong("zero_grad를 부르지 않아도 backward()는 기울기를 계산하고 step()은 .grad를 써서 파라미터를 바꿉니다. "
-                        "두 번째 step() 때 .grad에는 무엇이 들어 있을까요?")
-        raise Wrong("두 번째 걸음 때 .grad에 들어 있는 것을 생각해 보세요. loss.backward()는 .grad에 기울기를 '써넣나요', "
-                    "'더하나요'? PyTorch 문서의 torch.Tensor.backward 설명을 찾아보세요.")
+    judge_choice(choice, expected, {
+        "c": "zero_grad를 부르지 않아도 backward()는 기울기를 계산하고 step()은 .grad를 써서 파라미터를 바꿉니다. "
+             "두 번째 step() 때 .grad에는 무엇이 들어 있을까요?",
+        "else": "두 번째 걸음 때 .grad에 들어 있는 것을 생각해 보세요. loss.backward()는 .grad에 기울기를 '써넣나요', "
+                "'더하나요'? PyTorch 문서의 torch.Tensor.backward 설명을 찾아보세요."})
     print(f"측정: 두 번째 걸음의 크기가 첫 걸음의 {ratio:.2f}배였습니다.")
     print("설명: backward()는 새 기울기를 .grad에 **더합니다**(누적). zero_grad 없이 두 번째 걸음을 가면 첫 걸음의 기울기와 "
           "두 번째 기울기의 합으로 갱신하므로, 같은 배치에서는 거의 두 배로 움직입니다(파라미터가 조금 움직여 두 번째 기울기가 "
@@ -270,12 +269,11 @@ def vgg16_at_256(answer: Any) -> None:
             ran = False
         same = {px: tuple(vgg16.features(torch.empty(1, 3, px, px)).shape[-2:]) == (7, 7) for px in range(200, 270)}
     expected = "a" if not ran else ("c" if tuple(conv_out.shape) == tuple(pooled.shape) else "b")
-    if choice != expected:
-        if choice == "a":
-            raise Wrong("1절의 print(vgg16)에서 첫 완전연결층 바로 앞에 무엇이 있는지 찾고, 그 층의 문서(torch.nn.AdaptiveAvgPool2d)에서 "
-                        "출력 크기가 무엇으로 정해지는지 읽어 보세요.")
-        raise Wrong("256 px 입력이 합성곱 부분을 지나면 특성 맵이 몇 × 몇이 될지, 1.2의 블록별 출력 모양처럼 MaxPool2d(2, 2) 다섯 번을 "
-                    "따라 계산해 보세요.")
+    judge_choice(choice, expected, {
+        "a": "1절의 print(vgg16)에서 첫 완전연결층 바로 앞에 무엇이 있는지 찾고, 그 층의 문서(torch.nn.AdaptiveAvgPool2d)에서 "
+             "출력 크기가 무엇으로 정해지는지 읽어 보세요.",
+        "else": "256 px 입력이 합성곱 부분을 지나면 특성 맵이 몇 × 몇이 될지, 1.2의 블록별 출력 모양처럼 MaxPool2d(2, 2) 다섯 번을 "
+                "따라 계산해 보세요."})
     seven = [px for px, ok in same.items() if ok]
     print(f"측정: 합성곱 부분의 출력 {tuple(conv_out.shape)} → avgpool {tuple(pooled.shape)} → 로짓 {tuple(logits.shape)}.")
     print("설명: 풀링 다섯 번으로 256 → 8이 되어 특성 맵이 8×8입니다. AdaptiveAvgPool2d((7, 7))는 입력 크기와 상관없이 출력을 7×7로 "

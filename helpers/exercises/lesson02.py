@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from helpers.exercises import Wrong, as_choice, as_function, as_number, as_numbers, exercise, restoring
+from helpers.exercises import Wrong, as_choice, as_function, as_number, as_numbers, exercise, judge_choice, restoring
 
 
 def _first_feature(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
@@ -47,13 +47,12 @@ def train_mode_features(answer: Any, model: nn.Module, images: torch.Tensor) -> 
     same_as_eval = torch.allclose(f_a, f_eval, atol=1e-5)
     same_in_both = torch.allclose(f_a, f_b, atol=1e-5)
     expected = "a" if same_as_eval and same_in_both else ("b" if same_in_both else "c")
-    if answer != expected:
-        if answer == "a":
-            raise Wrong("고정(requires_grad = False)은 가중치가 바뀌지 않게 할 뿐, 층이 계산하는 방식은 그대로입니다. "
-                        "학습 모드와 평가 모드에서 다르게 계산하는 층이 이 백본에 있습니다. PyTorch 문서 nn.BatchNorm2d에서 "
-                        "training일 때 무엇으로 정규화하는지 읽고 다시 예측해 보세요.")
-        raise Wrong("학습 모드에서 다르게 계산하는 층(PyTorch 문서 nn.BatchNorm2d)이 정규화에 쓰는 평균·분산이 "
-                    "어디에서 오는지 읽고, 사진 A와 함께 들어온 나머지 사진이 그 값에 끼치는 영향을 생각해 다시 예측해 보세요.")
+    judge_choice(answer, expected, {
+        "a": "고정(requires_grad = False)은 가중치가 바뀌지 않게 할 뿐, 층이 계산하는 방식은 그대로입니다. "
+             "학습 모드와 평가 모드에서 다르게 계산하는 층이 이 백본에 있습니다. PyTorch 문서 nn.BatchNorm2d에서 "
+             "training일 때 무엇으로 정규화하는지 읽고 다시 예측해 보세요.",
+        "else": "학습 모드에서 다르게 계산하는 층(PyTorch 문서 nn.BatchNorm2d)이 정규화에 쓰는 평균·분산이 "
+                "어디에서 오는지 읽고, 사진 A와 함께 들어온 나머지 사진이 그 값에 끼치는 영향을 생각해 다시 예측해 보세요."})
     gap_eval = (f_a - f_eval).norm().item() / max(f_eval.norm().item(), 1e-12)
     gap_batch = (f_a - f_b).norm().item() / max(f_a.norm().item(), 1e-12)
     print(f"측정: 같은 사진의 특성이 평가 모드와 {gap_eval:.1%}, 다른 배치(다른 사진 3장과 함께)에서 {gap_batch:.1%} 달라졌습니다.")

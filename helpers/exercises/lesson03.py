@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from helpers.exercises import Wrong, as_choice, as_function, as_instance, as_number, exercise
+from helpers.exercises import Wrong, as_choice, as_function, as_instance, as_number, exercise, judge_choice
 
 KERAS_GUIDE = "https://keras.io/guides/transfer_learning/"
 
@@ -88,12 +88,11 @@ def batchnorm_prediction(answer: Any, losses: Mapping[str, float]) -> None:
     choice = as_choice(answer, "abc", "answer_1")
     head, opened = list(losses.values())
     measured = "a" if abs(opened - head) < 1e-6 else "b" if opened > head else "c"
-    if choice != measured:
-        if choice == "a":
-            raise Wrong("가중치가 같아도 출력이 같으려면 모든 층이 같은 방식으로 계산해야 합니다. model.train()이 어떤 층의 "
-                        "계산을 바꾸는지, 그 층이 고정된 블록과 풀린 블록에서 각각 어떤 모드인지 생각해 보세요.")
-        raise Wrong("예측이 측정과 다릅니다. 풀린 블록 안의 어떤 층이 학습 모드에서 다른 통계를 쓰는지, 1단계 헤드가 "
-                    "어떤 특성에 맞춰 학습되었는지 생각해 보세요.")
+    judge_choice(choice, measured, {
+        "a": "가중치가 같아도 출력이 같으려면 모든 층이 같은 방식으로 계산해야 합니다. model.train()이 어떤 층의 "
+             "계산을 바꾸는지, 그 층이 고정된 블록과 풀린 블록에서 각각 어떤 모드인지 생각해 보세요.",
+        "else": "예측이 측정과 다릅니다. 풀린 블록 안의 어떤 층이 학습 모드에서 다른 통계를 쓰는지, 1단계 헤드가 "
+                "어떤 특성에 맞춰 학습되었는지 생각해 보세요."})
     print(f"측정: 헤드만 {head:.3f}, 블록을 푼 쪽 {opened:.3f}. 가중치는 그대로지만 모드가 다릅니다. 고정된 블록의 배치 정규화는 "
           "평가 모드로 ImageNet의 평균·분산을 쓰고, 풀린 블록의 배치 정규화는 학습 모드가 되어 지금 미니배치(MRI 16장)의 "
           "평균·분산으로 정규화합니다. 1단계 헤드는 평가 모드 특성에 맞춰 학습되었으니 손실이 커집니다. Keras 안내서 "

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from helpers.exercises import Wrong, as_choice, as_function, as_instance, as_number, exercise, restoring
+from helpers.exercises import Wrong, as_choice, as_function, as_instance, as_number, exercise, judge_choice, restoring
 from helpers.hooks import FeatureMaps, class_activation_map, count_hooks
 
 OCCLUSION_SIZE, OCCLUSION_STRIDE, OCCLUSION_GRAY = 56, 28, 128   # exercise 06.3
@@ -137,8 +137,8 @@ def activation_range(answer: Any, model: nn.Module, x: torch.Tensor, types: Any 
         raise Wrong(f"act_types가 활성화 함수가 아닌 층({', '.join(extra)})도 잡습니다. 활성화 함수 클래스만 넣으세요.")
     if len(maps.maps) < len(acts):
         raise Wrong(f"활성화 층 {len(acts)}개 중 {len(maps.maps)}개만 잡혔습니다. 빠진 종류가 없는지 확인하세요.")
-    if choice != "a":
-        raise Wrong("그 설명은 출력한 숫자와 맞지 않습니다. 최솟값, 최댓값, 정확히 0인 비율을 만든 것이 어느 층의 식인지 다시 보세요.")
+    judge_choice(choice, "a", {"else": "그 설명은 출력한 숫자와 맞지 않습니다. 최솟값, 최댓값, 정확히 0인 비율을 만든 것이 "
+                                       "어느 층의 식인지 다시 보세요."})
     print("맞습니다: ReLU6(v) = min(max(v, 0), 6)이라 음수 입력은 모두 정확히 0, 6을 넘는 값은 6이 됩니다. 0의 비율은 활성화 직전에 음수였던 값의 비율입니다.")
 
 
@@ -226,7 +226,7 @@ def occlusion_prediction(answer: Any, model: nn.Module, image, to_input: Callabl
     """``answer``: "a" … "d", the predicted effect of graying the hottest Grad-CAM square."""
     choice = as_choice(answer, "abcd", "answer_3")
     before, after = _occlusion(model, image, to_input, cam, class_idx)
-    if choice != occlusion_outcome(before, after):
-        raise Wrong("예측이 실행 결과와 다릅니다. 11절의 히트맵 설명을 다시 읽고 한 번 더 예측해 보세요.")
+    judge_choice(choice, occlusion_outcome(before, after),
+                 {"else": "예측이 실행 결과와 다릅니다. 11절의 히트맵 설명을 다시 읽고 한 번 더 예측해 보세요."})
     print(f"실행 결과: 확률 {before:.2f} → {after:.2f}. {_OCCLUSION_READING[choice]} "
           "설명이 맞는지는 이렇게 가려 보는(occlusion) 실험으로 따로 확인합니다(Zeiler & Fergus, ECCV 2014, 4.2절).")

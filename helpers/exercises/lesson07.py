@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import torch
 
-from helpers.exercises import Wrong, as_choice, as_function, as_number, as_numbers, exercise
+from helpers.exercises import Wrong, as_choice, as_function, as_number, as_numbers, exercise, judge_choice
 from helpers.metrics import roc_auc, roc_curve, sensitivity_specificity
 
 # A case where the right cost threshold, the strict ">" rule, swapped costs and Youden's rule all differ.
@@ -138,9 +138,8 @@ def cost_threshold(answer: Any, y: Any, scores: Any, cost_miss: Any, youden_thre
 def threshold_on_test(answer: Any, youden: Mapping[str, float]) -> None:
     """``answer``: "a" / "b" / "c"; the test Youden index with a test-chosen threshold is never below the validation one's."""
     answer = as_choice(answer, "abc", "answer_2")
-    if answer != "a":
-        raise Wrong("테스트에서 고른 임계값은 어느 데이터의 점수에서, 무엇을 가장 크게 만들도록 고른 것인가요? "
-                    "보고한 값도 같은 데이터에서 잰 것입니다.")
+    judge_choice(answer, "a", {"else": "테스트에서 고른 임계값은 어느 데이터의 점수에서, 무엇을 가장 크게 만들도록 고른 것인가요? "
+                                       "보고한 값도 같은 데이터에서 잰 것입니다."})
     on_val, on_test = youden["threshold from validation"], youden["threshold from test"]
     print(f"측정(테스트 뇌의 민감도 + 특이도 − 1): 검증에서 고른 임계값으로 {on_val:.3f}, "
           f"테스트에서 고른 임계값으로 {on_test:.3f}.")
@@ -165,11 +164,10 @@ def twins_in_training(answer: Any, rows: Iterable[Mapping[str, str]]) -> None:
     answer = as_choice(answer, "abc", "answer_3")
     share = twin_share(rows)
     right = "a" if share < 0.4 else "b" if share < 0.8 else "c"
-    if answer != right:
-        raise Wrong({
-            "a": "20%는 단면 하나가 테스트로 갈 확률입니다. 물음은 테스트 단면의 2 mm 이내 이웃이 학습 분할에 있느냐입니다.",
-            "b": "60%는 이웃 단면 한 장이 학습으로 갈 확률입니다. 테스트 단면 하나에 2 mm 이내 이웃이 몇 장인지 세어 보세요"
-                 "(단면 간격은 뇌마다 다릅니다: SOURCES.csv의 y_mm. 학습 뇌는 같은 사람의 처리본이 셋입니다).",
-            "c": "이웃 단면이 모두 학습 밖에 있을 확률을 계산해 보세요.",
-        }[answer])
+    judge_choice(answer, right, {
+        "a": "20%는 단면 하나가 테스트로 갈 확률입니다. 물음은 테스트 단면의 2 mm 이내 이웃이 학습 분할에 있느냐입니다.",
+        "b": "60%는 이웃 단면 한 장이 학습으로 갈 확률입니다. 테스트 단면 하나에 2 mm 이내 이웃이 몇 장인지 세어 보세요"
+             "(단면 간격은 뇌마다 다릅니다: SOURCES.csv의 y_mm. 학습 뇌는 같은 사람의 처리본이 셋입니다).",
+        "c": "이웃 단면이 모두 학습 밖에 있을 확률을 계산해 보세요.",
+    })
     print(f"측정: 테스트 단면의 {share:.0%}가 학습 분할에 2 mm 이내 쌍둥이를 둡니다.")

@@ -1,8 +1,10 @@
 """Every exercise check tried with answers its author did not write (``make test``).
 
-One file per lesson, ``tests/exercise_fixtures/lessonNN.py``, holds ``FIXTURES``: for each
-exercise at least three right answers written differently from the solution (other APIs, types,
-orders, forms) and at least three common mistakes, each with the hint that mistake must get.
+One data file per lesson, ``tests/exercise_fixtures/lessonNN.toml``, holds a ``[[fixture]]``
+table per answer: for each exercise at least three right answers written differently from the
+solution (other APIs, types, orders, forms) and at least three common mistakes, each with the hint
+that mistake must get. They are data, not code: the mistakes are deliberately the right answer
+with one line changed, and each ``answer`` is the exact text a student would type.
 
 ``tests/test_lessons.py`` runs them in the instructor edition's kernel, after the lesson (so the
 lesson's objects are there) and after its mutation tests, cheaply: per exercise,
@@ -17,8 +19,9 @@ lesson's objects are there) and after its mutation tests, cheaply: per exercise,
 from __future__ import annotations
 
 import ast
-import importlib
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 RIGHT = None  # the ``hint`` of a right answer
 
@@ -31,15 +34,16 @@ class Fixture:
     why: str = ""            # the form or the mistake it stands for
 
 
+def fixture_file(lesson: str) -> Path:
+    return Path(__file__).with_name(f"lesson{lesson}.toml")
+
+
 def fixtures(lesson: str) -> list[Fixture]:
     """Lesson ``"NN"``'s fixtures (an empty list if the lesson has no fixture file)."""
-    try:
-        module = importlib.import_module(f"exercise_fixtures.lesson{lesson}")
-    except ModuleNotFoundError as error:
-        if error.name != f"exercise_fixtures.lesson{lesson}":
-            raise
+    path = fixture_file(lesson)
+    if not path.exists():
         return []
-    return list(module.FIXTURES)
+    return [Fixture(**table) for table in tomllib.loads(path.read_text(encoding="utf-8"))["fixture"]]
 
 
 def check_cell(nb, exercise_id: str) -> str:
@@ -87,7 +91,7 @@ def run_fixtures(client, nb, lesson: str) -> dict[str, dict[str, int]]:
         assert run_cell(client, nb, f"_fixture_kept = {variable}") is None
         tally = counts.setdefault(exercise_id, {"right": 0, "wrong": 0})
         for fixture in group:
-            where = f"exercise {exercise_id}, fixture {fixture.why or fixture.answer[:60]!r} (tests/exercise_fixtures/lesson{lesson}.py)"
+            where = f"exercise {exercise_id}, fixture {fixture.why or fixture.answer[:60]!r} (tests/exercise_fixtures/{fixture_file(lesson).name})"
             text, error = run_cell_output(client, nb, fixture.answer)
             assert error is None, f"{where}: the fixture's own code failed: {error['ename']}: {error['evalue'][:400]}"
             text, error = run_cell_output(client, nb, source)
