@@ -80,7 +80,7 @@ def as_device(device: "torch.device | str | int | None") -> "torch.device | None
 def run_on(model: torch.nn.Module, device: "torch.device | str | int | None") -> torch.device:
     """The device to run ``model`` on: ``device`` (any form ``as_device`` takes; the model is
     moved there) or, when ``device`` is ``None``, the model's own device. ``fit``,
-    ``evaluate``, ``predict`` and ``extract_features`` all start with it."""
+    ``evaluate`` and ``infer`` (so ``predict`` and ``extract_features``) all start with it."""
     device = as_device(device)
     if device is None:
         return device_of(model)

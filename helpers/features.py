@@ -31,95 +31,43 @@ import copy
 import hashlib
 import os
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping
 
 import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, TensorDataset
+from torchvision.datasets.vision import StandardTransform
 
-from helpers.device import run_on
+from helpers.checkpoint import save_atomic
+from helpers.data import base_datasets, dataset_classes
 from helpers.errors import CourseValueError
-from helpers.memory import release_memory
-from helpers.models import head_path
+from helpers.models import weights_digest, without_head
+from helpers.paths import output_dir
+from helpers.train import infer
 
-__all__ = ["extract_features", "feature_loaders", "FeatureDataset", "without_head", "FeatureCacheWarning"]
+__all__ = ["extract_features", "feature_loaders", "FeatureCacheWarning"]
 
 
 class FeatureCacheWarning(UserWarning):
     """The features were computed but not cached: the cache key could not see the transform."""
 
 
-@contextmanager
-def without_head(model: nn.Module, head: str | None = None) -> Iterator[nn.Module]:
-    """Within the block the head is ``nn.Identity``: ``model(x)`` returns the head's input.
-
-    Yields the head; it is put back afterwards, also after an error. ``head`` names the head
-    layer where ``head_path`` cannot find it (``"out"``).
-    """
-    path = head_path(model, head)
-    head = model.get_submodule(path)
-    model.set_submodule(path, nn.Identity())
-    try:
-        yield head
-    finally:
-        model.set_submodule(path, head)
-
-
-@contextmanager
-def _channels_last(model: nn.Module, active: bool) -> Iterator[None]:
-    """Convolutions in NHWC layout for the block (measured: about 1.5-2x faster on CPU for
-    EfficientNet-Lite0, ``benchmarks/run_all.py --parts settings``); layout restored after."""
-    if not active:
-        yield
-        return
-    model.to(memory_format=torch.channels_last)
-    try:
-        yield
-    finally:
-        model.to(memory_format=torch.contiguous_format)
-
-
 def extract_features(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None,
                      channels_last: bool = True, head: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run everything but the head once over ``loader``: ``(features, labels)`` on the CPU.
+    """Run everything but the head once over ``loader``: ``(features, labels)`` on the CPU,
+    one feature row per image.
 
-    Eval mode (BatchNorm uses its running statistics, Dropout is off) and
-    ``torch.inference_mode`` (no autograd bookkeeping); the model's mode, head and memory
-    layout are restored afterwards. ``device`` as in ``evaluate`` (``"cuda"``,
-    ``torch.device(...)``; the model is moved there), else the model's own device.
+    ``helpers.train.infer`` with the head taken out (``helpers.models.without_head``): eval
+    mode, ``torch.inference_mode``, and the model's mode, head and memory layout restored
+    afterwards. ``device`` as in ``evaluate`` (``"cuda"``, ``torch.device(...)``; the model is
+    moved there), else the model's own device.
 
     >>> feats, labels = extract_features(model, loaders["val"])   # feats: (n, head.in_features)
     """
-    device = run_on(model, device)  # the one rule, as evaluate/predict/fit
-    was_training = model.training
-    model.eval()
-    nhwc = channels_last and device.type in ("cpu", "cuda")
-    features, labels = [], []
-    try:
-        with without_head(model, head), _channels_last(model, nhwc), torch.inference_mode():
-            for inputs, targets in loader:
-                inputs = inputs.to(device)
-                if nhwc and inputs.dim() == 4:
-                    inputs = inputs.contiguous(memory_format=torch.channels_last)
-                features.append(model(inputs).flatten(1).cpu())
-                labels.append(torch.as_tensor(targets).cpu())
-    finally:
-        model.train(was_training)
-        release_memory()
-    if not features:
-        raise CourseValueError("extract_features: loader에 배치가 하나도 없습니다(빈 데이터셋).\n"
-                               "해결: 데이터 폴더에 이미지가 있는지, Subset/random_split의 크기가 0이 아닌지 확인하세요.")
-    return torch.cat(features), torch.cat(labels)
-
-
-class FeatureDataset(TensorDataset):
-    """``TensorDataset(features, labels)`` that keeps the class names (``fit`` records them)."""
-
-    def __init__(self, features: torch.Tensor, labels: torch.Tensor, classes: Sequence[str] | None = None):
-        super().__init__(features, labels)
-        self.classes = list(classes) if classes is not None else None
+    with without_head(model, head):
+        features, labels = infer(model, loader, device, channels_last)
+    return features.flatten(1), labels
 
 
 # --- which transform, through Subset / random_split / ConcatDataset ------------------------
@@ -150,25 +98,13 @@ def _keyable(transform) -> bool:
         for t in _leaves(transform))
 
 
-def _base_datasets(dataset: Dataset) -> list[Dataset]:
-    from helpers.data import base_datasets  # the one rule for "what is under the wrappers"
-
-    return base_datasets(dataset)
-
-
 def _transform_of(dataset: Dataset):
     """The transform the images of ``dataset`` go through (the first base dataset's), or None."""
-    for base in _base_datasets(dataset):
+    for base in base_datasets(dataset):  # the one rule for "what is under the wrappers"
         transform = getattr(base, "transform", None)
         if transform is not None:
             return transform
     return None
-
-
-def _classes(dataset: Dataset):
-    from helpers.data import dataset_classes
-
-    return dataset_classes(dataset)
 
 
 def _no_eval_transform() -> CourseValueError:
@@ -206,8 +142,6 @@ def _eval_view(dataset: Dataset, transform) -> Dataset:
     view = copy.copy(dataset)
     view.transform = transform
     if hasattr(view, "transforms") and hasattr(view, "target_transform"):  # torchvision's StandardTransform
-        from torchvision.datasets.vision import StandardTransform
-
         view.transforms = StandardTransform(transform, view.target_transform)
     return view
 
@@ -227,10 +161,10 @@ def _samples(dataset: Dataset) -> list | None:
 _warned_keys: set[str] = set()
 
 
-def _cache_key(model: nn.Module, dataset: Dataset, skip: str) -> str | None:
-    """Hash of backbone weights + file list (path, size, mtime) + transform; None if unknown
-    (no file list, or a transform whose text does not say what it computes: then nothing is
-    cached, with a Korean warning, rather than a stale cache being read back later)."""
+def _files_key(dataset: Dataset) -> str | None:
+    """Hash of the file list (path, size, mtime, label) and the transform; None if unknown (no
+    file list, or a transform whose text does not say what it computes: then nothing is cached,
+    with a Korean warning, rather than a stale cache being read back later)."""
     samples = _samples(dataset)
     if samples is None:
         return None
@@ -246,35 +180,36 @@ def _cache_key(model: nn.Module, dataset: Dataset, skip: str) -> str | None:
                 "Normalize 등)만 쓰거나, cache_dir=None 으로 두세요(매번 계산).", FeatureCacheWarning, stacklevel=4)
         return None
     digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        if name == skip or name.startswith(skip + "."):
-            continue  # the head is not part of the features
-        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
-        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
     for path, label in samples:
         stat = os.stat(path)
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
     digest.update(repr(transform).encode())
-    return digest.hexdigest()[:20]
+    return digest.hexdigest()
 
 
-def _cached_extract(model: nn.Module, loader: DataLoader, dataset: Dataset, split: str,
-                    cache_dir: Path | None, device: torch.device | str | None,
-                    head: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    key = _cache_key(model, dataset, head) if cache_dir is not None else None
-    path = cache_dir / f"{split}-{key}.pt" if key is not None else None
-    if path is not None and path.is_file():
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            return saved["features"], saved["labels"]
-        except Exception:  # damaged cache file: recompute and overwrite it
-            pass
-    features, labels = extract_features(model, loader, device, head=head)
-    if path is not None:
-        from helpers.checkpoint import save_atomic
-
-        save_atomic({"features": features, "labels": labels}, path)
-    return features, labels
+def _extract_splits(model: nn.Module, plans: Mapping[str, tuple[DataLoader, str | None]], cache: Path | None,
+                    device: torch.device | str | None, head: str | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``(features, labels)`` per split of ``plans`` (split: (loader, files key)); the head is
+    found once. A split whose files key and backbone weights match a file in ``cache`` is read
+    from it (a damaged file is recomputed and overwritten); the others are computed, then saved."""
+    extracted = {}
+    with without_head(model, head):
+        weights = weights_digest(model) if cache is not None else None  # the backbone's alone: no head inside
+        for split, (loader, files) in plans.items():
+            key = hashlib.sha256(f"{weights}{files}".encode()).hexdigest()[:20] if weights and files else None
+            path = cache / f"{split}-{key}.pt" if key is not None else None
+            if path is not None and path.is_file():
+                try:
+                    saved = torch.load(path, map_location="cpu", weights_only=True)
+                    extracted[split] = saved["features"], saved["labels"]
+                    continue
+                except Exception:  # damaged cache file: recompute and overwrite it
+                    pass
+            features, labels = infer(model, loader, device, channels_last=True)
+            extracted[split] = features.flatten(1), labels
+            if path is not None:
+                save_atomic(dict(zip(("features", "labels"), extracted[split])), path)
+    return extracted
 
 
 EXTRACT_BATCH_SIZE = 8
@@ -309,23 +244,23 @@ def feature_loaders(model: nn.Module, loaders: Mapping[str, DataLoader], batch_s
     >>> fit(head, floaders, nn.CrossEntropyLoss(), torch.optim.Adam(head.parameters(), 1e-3), epochs=30)
     """
     if cache_dir is True:
-        from helpers.paths import output_dir
-
         cache_dir = output_dir("features")
     cache = Path(cache_dir) if cache_dir else None
     transform = transform if transform is not None else _eval_transform(loaders)
-    head = head_path(model, head)  # found once; a model without a findable head fails here, before any work
-    result = {}
+    plans, classes = {}, {}
     for split, loader in loaders.items():
         dataset = _eval_view(loader.dataset, transform)
         if _is_random(_transform_of(dataset)):
             raise _no_eval_transform()
         plain = DataLoader(dataset, batch_size=EXTRACT_BATCH_SIZE, shuffle=False, num_workers=loader.num_workers,
                            collate_fn=loader.collate_fn, worker_init_fn=loader.worker_init_fn)
-        features, labels = _cached_extract(model, plain, dataset, split, cache, device, head)
+        plans[split] = plain, _files_key(dataset) if cache is not None else None
+        classes[split] = dataset_classes(loader.dataset)
+    result = {}
+    for split, (features, labels) in _extract_splits(model, plans, cache, device, head).items():
+        dataset = TensorDataset(features, labels)
+        dataset.classes = classes[split]  # fit records the class names from here
         train = split == "train"
-        result[split] = DataLoader(
-            FeatureDataset(features, labels, _classes(loader.dataset)),
-            batch_size=batch_size, shuffle=train,
-            generator=torch.Generator().manual_seed(seed) if train else None)
+        result[split] = DataLoader(dataset, batch_size=batch_size, shuffle=train,
+                                   generator=torch.Generator().manual_seed(seed) if train else None)
     return result

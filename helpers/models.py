@@ -27,12 +27,14 @@ in this order:
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 import re
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -420,6 +422,33 @@ def replace_head(model: nn.Module, num_classes: int, head: str | None = None) ->
     new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device, old.weight.dtype)
     model.set_submodule(path, new)
     return new
+
+
+@contextmanager
+def without_head(model: nn.Module, head: str | None = None) -> Iterator[nn.Module]:
+    """Within the block the head is ``nn.Identity``: ``model(x)`` returns the head's input.
+
+    Yields the head; it is put back afterwards, also after an error. ``head`` names the head
+    layer where ``head_path`` cannot find it (``"out"``).
+    """
+    path = head_path(model, head)
+    head = model.get_submodule(path)
+    model.set_submodule(path, nn.Identity())
+    try:
+        yield head
+    finally:
+        model.set_submodule(path, head)
+
+
+def weights_digest(model: nn.Module) -> str:
+    """A fingerprint of ``model``'s weights (every tensor's name, shape, dtype and values): equal
+    weights give equal digests, one changed number another. Inside ``without_head`` it is the
+    backbone's alone, so training the head does not change it."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def backbone_blocks(model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:

@@ -31,11 +31,11 @@ from torch.utils.data import DataLoader
 from helpers.callbacks import Callback
 from helpers.checkpoint import load_checkpoint, make_checkpoint, save_atomic
 from helpers.device import as_device, device_of, get_device, mps_available, run_on
-from helpers.errors import TrainingDiverged
+from helpers.errors import CourseValueError, TrainingDiverged
 from helpers.history import History
 from helpers.memory import release_memory
 
-__all__ = ["fit", "evaluate", "predict", "run_phase", "RunState", "seed_everything", "keep_frozen_batchnorm_in_eval",
+__all__ = ["fit", "evaluate", "predict", "infer", "run_phase", "RunState", "seed_everything", "keep_frozen_batchnorm_in_eval",
            "rng_state", "set_rng_state"]
 
 # --- set-up ------------------------------------------------------------------------------
@@ -135,9 +135,6 @@ def run_phase(model: nn.Module, loader: DataLoader, criterion: nn.Module, device
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
-_run_on = run_on  # the one rule (helpers.device): a str, torch.device or index; the model is moved there
-
-
 def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None = None,
              device: torch.device | str | None = None) -> tuple[float, float]:
     """(loss, accuracy) on ``loader`` in eval mode; the model's previous mode is restored.
@@ -148,7 +145,7 @@ def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None =
 
     >>> test_loss, test_acc = evaluate(model, loaders["test"])   # once, at the very end
     """
-    device = _run_on(model, device)
+    device = run_on(model, device)
     criterion = criterion or nn.CrossEntropyLoss()
     was_training = model.training
     model.eval()
@@ -156,6 +153,42 @@ def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module | None =
         return run_phase(model, loader, criterion, device)
     finally:
         model.train(was_training)
+
+
+def infer(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None,
+          channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(outputs, labels)`` of ``model`` over every batch of ``loader``, as CPU tensors:
+    ``predict`` and ``helpers.features.extract_features`` both run through it.
+
+    Eval mode (BatchNorm uses its running statistics, Dropout is off) and
+    ``torch.inference_mode`` (no autograd bookkeeping); the model's mode and memory layout are
+    restored afterwards. ``device`` as in ``evaluate``; ``channels_last``: NHWC convolutions
+    on the CPU or CUDA (faster for a convolutional backbone).
+    """
+    device = run_on(model, device)  # outside inference mode: moved weights must stay trainable
+    nhwc = channels_last and device.type in ("cpu", "cuda")  # measured 1.5-2x faster on CPU (benchmarks/run_all.py)
+    was_training = model.training
+    model.eval()
+    if nhwc:
+        model.to(memory_format=torch.channels_last)
+    outputs, labels = [], []
+    try:
+        with torch.inference_mode():
+            for inputs, targets in loader:
+                inputs = inputs.to(device)
+                if nhwc and inputs.dim() == 4:
+                    inputs = inputs.contiguous(memory_format=torch.channels_last)
+                outputs.append(model(inputs).cpu())
+                labels.append(torch.as_tensor(targets).cpu())
+    finally:
+        model.train(was_training)
+        if nhwc:
+            model.to(memory_format=torch.contiguous_format)
+        release_memory()
+    if not outputs:
+        raise CourseValueError("loader에 배치가 하나도 없습니다(빈 데이터셋).\n"
+                               "해결: 데이터 폴더에 이미지가 있는지, Subset/random_split의 크기가 0이 아닌지 확인하세요.")
+    return torch.cat(outputs), torch.cat(labels)
 
 
 def predict(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None
@@ -166,21 +199,9 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device | str | N
 
     >>> preds, labels, probs = predict(model, loaders["test"])
     """
-    device = _run_on(model, device)  # outside inference mode: moved weights must stay trainable
-    was_training = model.training
-    model.eval()
-    try:
-        preds, labels, probs = [], [], []
-        with torch.inference_mode():
-            for inputs, targets in loader:
-                p = torch.softmax(model(inputs.to(device)), dim=1).cpu()
-                probs.append(p)
-                preds.append(p.argmax(1))
-                labels.append(targets.cpu())
-            return torch.cat(preds), torch.cat(labels), torch.cat(probs)
-    finally:
-        model.train(was_training)
-        release_memory()
+    logits, labels = infer(model, loader, device)
+    probs = torch.softmax(logits, dim=1)
+    return probs.argmax(1), labels, probs
 
 
 # --- the loop ----------------------------------------------------------------------------
@@ -325,7 +346,7 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
     """
     from tqdm.auto import tqdm
 
-    device = _run_on(model, as_device(device) or get_device())
+    device = run_on(model, as_device(device) or get_device())
     was_training = model.training
     callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", Callback.order))
     if class_names is None and getattr(loaders["train"], "dataset", None) is not None:

@@ -93,7 +93,7 @@ def test_disk_cache_is_reused_and_invalidated(tiny_net, loaders, tmp_path, monke
     def no_backbone(*args, **kwargs):
         raise AssertionError("the backbone ran although the cache was valid")
 
-    monkeypatch.setattr(features_module, "extract_features", no_backbone)
+    monkeypatch.setattr(features_module, "infer", no_backbone)
     again = feature_loaders(tiny_net, loaders, cache_dir=cache)
     assert torch.equal(again["val"].dataset.tensors[0], first["val"].dataset.tensors[0])
     monkeypatch.undo()

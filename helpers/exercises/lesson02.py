@@ -14,12 +14,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from helpers.exercises import Wrong, as_choice, as_function, as_number, as_numbers, exercise, judge_choice, restoring
+from helpers.features import extract_features
+from helpers.models import head_path, load_pretrained, without_head
+from helpers.train import predict
 
 
 def _first_feature(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
     """The head's input for the first image of ``batch`` (whatever mode ``model`` is in)."""
-    from helpers.features import without_head
-
     with torch.no_grad(), without_head(model):
         return model(batch).flatten(1)[0].cpu()
 
@@ -67,9 +68,6 @@ def extract_once(answer: Any, model: nn.Module, loader: DataLoader) -> None:
     backbone run once over ``loader`` without its head. Compared with
     ``helpers.features.extract_features`` on a copy of ``model`` that is in train mode and
     whose parameters require gradients (so eval mode and no-grad are checked by behaviour)."""
-    from helpers.features import extract_features
-    from helpers.models import head_path
-
     student = as_function(answer, "answer_m1", "extract_once")
     want_features, want_labels = extract_features(model, loader, channels_last=False)
     probe = copy.deepcopy(model)
@@ -123,7 +121,6 @@ def least_confident(answer: Any, model: nn.Module, loader: DataLoader) -> None:
     largest probability, the wrong direction, an off-by-one slice or one class's column each give
     other photos (on the lesson's two-class data the largest-probability sort can pick the same
     photos, so the lesson's data alone would let it pass)."""
-    from helpers.train import predict
 
     student = as_function(answer, "answer_2", "lowest_true_prob")
     k = 3
@@ -166,7 +163,6 @@ def zero_shot(answer: Any, arch: str, images: torch.Tensor, labels: torch.Tensor
     the lesson's ``device`` with its batch size, as the solution does. The loaded model is in
     train mode: a wrong answer's hint names eval() among the likely causes (in train mode
     BatchNorm uses each batch's statistics, and the accuracy drops far below the right one)."""
-    from helpers.models import load_pretrained
 
     answer = as_number(answer, "answer_3", tensor=False)
     if not 0.0 <= answer <= 1.0:
