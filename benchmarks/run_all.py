@@ -325,7 +325,8 @@ def _interleaved(cases: dict, rounds: int) -> dict[str, float]:
 
 
 def part_settings(args) -> dict:
-    from helpers.data import dataset_dir, load_image, make_datasets
+    from helpers.data import dataset_dir, make_datasets
+    from helpers.images import load_image
 
     pre = _backbone()
     model = pre.model.eval()

@@ -11,18 +11,20 @@ docstring opens with a runnable example; the tutorial's ``train_model`` is ``run
 4. ``helpers.plots.plot_history``, ``helpers.plots.plot_predictions`` (titles green when right, red when wrong)
 
 Everything else stands behind that path: students' folders and images checked (``data``), weights
-offline and online (``models``, ``download``), resuming, Ctrl-C and random state (``train``'s private
-functions, ``checkpoint``), callbacks, devices, the environment check.
+offline and online (``weights``, ``download``), resuming, Ctrl-C and random state (``run``,
+``checkpoint``), callbacks, devices, the environment check.
 
 One module per concern, named for what it holds:
 
 - ``helpers.paths``     where data, outputs and weights live (environment variables)
 - ``helpers.data``      what an image and a class are, loaders, transforms, ``denormalize``
-- ``helpers.models``    the packaged backbone (offline), torchvision weights, freezing, heads
+- ``helpers.models``    ``load_pretrained``, freezing, heads, blocks for fine-tuning
+- ``helpers.weights``   where weights come from: the packaged backbone, caches, downloads, fallback
 - ``helpers.history``   ``History``: what ``fit`` records
 - ``helpers.checkpoint`` the checkpoint format: save (atomic), load, validate
 - ``helpers.callbacks`` ModelCheckpoint, EarlyStopping, LRScheduler, CSVLogger, TensorBoardLogger
-- ``helpers.train``     ``fit`` / ``evaluate`` / ``predict`` and the run state
+- ``helpers.train``     ``fit`` / ``evaluate`` / ``predict`` / ``infer``: the loop
+- ``helpers.run``       what a run carries behind ``fit``: its state, resume, random states, Ctrl-C
 - ``helpers.features``  cached features for a frozen backbone
 - ``helpers.plots``     prediction grid, curves, image batches, Korean font
 - ``helpers.hooks``     feature-map and gradient capture with forward hooks

@@ -38,7 +38,7 @@ def course_command(script: str, *args: str) -> str:
     if exe.exists():
         head = display_path(exe)
     else:  # e.g. helpers used from a checkout without `pip install -e .`
-        module = {"course-fetch-weights": "helpers.models", "course-download": "helpers.download",
+        module = {"course-fetch-weights": "helpers.weights", "course-download": "helpers.download",
                   "course-doctor": "helpers.doctor"}.get(script, script)
         head = f"{display_path(sys.executable)} -m {module}"
     return " ".join([head, *args])

@@ -105,20 +105,20 @@ def check_backbone(arch: str) -> Check:
                  else "; torchvision 가중치(resnet18, vgg16)는 캐시에 없음 — 필요할 때만 받으면 됩니다")
         return Check("백본", True, f"{arch} (강의 기본값: pip 패키지에 든 ImageNet 가중치, 네트워크를 "
                                    f"쓰지 않음){extra}")
-    from helpers import models
+    from helpers import weights
     from helpers.paths import weights_dir
 
-    files = models.cached_weights(arch)
+    files = weights.cached_weights(arch)
     if files:
         return Check("백본", True, f"{arch} (캐시된 torchvision 가중치 {display_path(files[0])})")
-    size = models._torchvision_weights(arch).meta.get("_file_size")
+    size = weights.torchvision_weights(arch).meta.get("_file_size")
     size_text = f"{size:.0f} MB" if size else "크기 모름"
     command = course_command("course-fetch-weights", arch)
-    if models.offline_forced():
+    if weights.offline_forced():
         return Check("백본", False, f"{arch} 가중치가 캐시에 없고 COURSE_OFFLINE=1 이라 EfficientNet-Lite0로 "
                                     "대체됩니다", f"인터넷이 되는 컴퓨터에서 `{command}` 를 실행해 "
                                     f"{display_path(weights_dir())}/ 에 복사하거나, ARCH = "
-                                    f'"{models.DEFAULT_ARCH}" 로 두세요')
+                                    f'"{weights.DEFAULT_ARCH}" 로 두세요')
     return Check("백본", True, f"{arch}: 처음 불러올 때 내려받습니다({size_text}); 인터넷이 없으면 "
                                f"EfficientNet-Lite0로 대체됩니다. 미리 받으려면 `{command}`")
 

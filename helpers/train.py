@@ -16,27 +16,25 @@ from __future__ import annotations
 
 import math
 import random
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from helpers.callbacks import Callback
-from helpers.checkpoint import load_checkpoint, make_checkpoint, save_atomic
-from helpers.device import as_device, device_of, get_device, mps_available, run_on
+from helpers.data import dataset_classes
+from helpers.device import as_device, device_of, get_device, run_on
 from helpers.errors import CourseValueError, TrainingDiverged
 from helpers.history import History
 from helpers.memory import release_memory
+from helpers.run import RunState, call_hooks, ctrl_c_waits, end_epoch, report_interrupt, resume
 
-__all__ = ["fit", "evaluate", "predict", "infer", "run_phase", "RunState", "seed_everything", "keep_frozen_batchnorm_in_eval",
-           "rng_state", "set_rng_state"]
+__all__ = ["fit", "evaluate", "predict", "infer", "run_phase", "seed_everything", "keep_frozen_batchnorm_in_eval"]
 
 # --- set-up ------------------------------------------------------------------------------
 
@@ -47,39 +45,6 @@ def seed_everything(seed: int = 0) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.cuda.manual_seed_all(seed)
-
-
-def rng_state(loader_generator: torch.Generator | None = None) -> dict:
-    """Every random-number state a run draws from, as tensors and numbers (``weights_only``-safe)."""
-    _, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "mps": torch.mps.get_rng_state() if mps_available() else None,  # dropout on a Mac's GPU
-        "python": random.getstate(),
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
-        "loader": loader_generator.get_state() if loader_generator is not None else None,
-    }
-
-
-def set_rng_state(state: Mapping, loader_generator: torch.Generator | None = None) -> None:
-    """Put back what ``rng_state`` recorded (missing entries are left alone)."""
-    if state.get("torch") is not None:
-        torch.set_rng_state(state["torch"].cpu())
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-    if state.get("mps") is not None and mps_available():
-        torch.mps.set_rng_state(state["mps"].cpu())
-    if state.get("python") is not None:
-        version, internal, gauss = state["python"]
-        random.setstate((version, tuple(internal), gauss))
-    if state.get("numpy") is not None:
-        n = state["numpy"]
-        keys = n["keys"].cpu().numpy().astype(np.uint32)  # .cpu(): a state loaded onto a GPU is no NumPy array
-        np.random.set_state(("MT19937", keys, int(n["pos"]), int(n["has_gauss"]), float(n["gauss"])))
-    if loader_generator is not None and state.get("loader") is not None:
-        loader_generator.set_state(state["loader"].cpu())
 
 
 # --- one pass ----------------------------------------------------------------------------
@@ -207,118 +172,6 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device | str | N
 # --- the loop ----------------------------------------------------------------------------
 
 
-def _callback_keys(callbacks: Sequence) -> list[str]:
-    """``EarlyStopping[0]``, ``ModelCheckpoint[0]``, ``ModelCheckpoint[1]``, ...: stable across runs."""
-    seen: dict[str, int] = {}
-    keys = []
-    for cb in callbacks:
-        name = type(cb).__name__
-        keys.append(f"{name}[{seen.get(name, 0)}]")
-        seen[name] = seen.get(name, 0) + 1
-    return keys
-
-
-class RunState:
-    """What ``fit`` shares with callbacks: model, optimizer, loaders, history, and the two ways a
-    callback talks back: ``stop`` (end after this epoch) and ``save_to`` (write the run there).
-
-    It holds state and trains nothing; ``checkpoint()`` is the whole run as a checkpoint dict.
-    """
-
-    def __init__(self, model: nn.Module, loaders: Mapping[str, DataLoader],
-                 optimizer: torch.optim.Optimizer, callbacks: Sequence, history: History,
-                 arch: str | None = None, class_names: Sequence[str] | None = None):
-        self.model, self.loaders, self.optimizer = model, loaders, optimizer
-        self.callbacks, self.history = list(callbacks), history
-        self.arch, self.class_names = arch, class_names
-        self.stop = False
-        self.save_to: list[Path] = []
-
-    @property
-    def loader_generator(self) -> torch.Generator | None:
-        return getattr(self.loaders["train"], "generator", None)
-
-    def checkpoint(self) -> dict:
-        states = {key: cb.state_dict() for key, cb in zip(_callback_keys(self.callbacks), self.callbacks)
-                  if hasattr(cb, "state_dict")}
-        return make_checkpoint(
-            self.model, self.optimizer, callback_states=states,
-            epoch=self.history.epoch[-1] if len(self.history) else 0,
-            history=self.history.as_dict(), rng=rng_state(self.loader_generator),
-            arch=self.arch, class_names=self.class_names)
-
-
-def _call(callbacks: Iterable, hook: str, *args: Any) -> None:
-    for cb in callbacks:
-        method = getattr(cb, hook, None)
-        if method is not None:
-            method(*args)
-
-
-@contextmanager
-def _ctrl_c_waits() -> Iterator[None]:
-    """Inside, Ctrl-C (Jupyter's stop button) is held until the block ends, then raised: the
-    epoch's bookkeeping and checkpoint files are never left half done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach the main thread only
-        return
-    held: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if held:
-        raise KeyboardInterrupt
-
-
-def _end_epoch(run: RunState, logs: dict) -> None:
-    """Record the epoch, let every callback see it, then write the files they asked for."""
-    run.history.append(logs)
-    _call(run.callbacks, "on_epoch_end", run, logs)
-    if run.save_to:
-        checkpoint = run.checkpoint()
-        for path in dict.fromkeys(run.save_to):
-            save_atomic(checkpoint, path)
-        run.save_to.clear()
-
-
-def _resume(run: RunState, path: str | Path) -> None:
-    """Load model, optimizer, every callback's state, history and random-number states from ``path``."""
-    # On the CPU, whatever the device: the model and optimizer copy their states onto the
-    # model's device themselves, and the random-number states must stay on the CPU.
-    ckpt = load_checkpoint(path, run.model, run.optimizer, arch=run.arch, class_names=run.class_names,
-                           map_location="cpu")
-    run.history = History.from_dict(ckpt["history"])
-    run.arch = run.arch if run.arch is not None else ckpt.get("arch")  # later checkpoints keep recording it
-    states = ckpt["callback_states"]
-    for key, cb in zip(_callback_keys(run.callbacks), run.callbacks):
-        if key in states and hasattr(cb, "load_state_dict"):
-            cb.load_state_dict(states[key])
-    set_rng_state(ckpt["rng"], run.loader_generator)
-
-
-def _interrupted(run: RunState, epochs: int, resume_from: str | Path | None) -> None:
-    """Ctrl-C / the stop button: say how to continue from the newest file on disk (Korean)."""
-    run.history.interrupted = True
-    done = run.history.epoch[-1] if len(run.history) else 0
-    files = [f for f in (getattr(cb, "checkpoint_file", lambda: None)() for cb in run.callbacks) if f is not None]
-    if not files and resume_from is not None and Path(resume_from).is_file():
-        files = [(-1, Path(resume_from))]  # the state this run started from
-    lines = [f"\n학습을 중단했습니다(Ctrl-C 또는 중지 버튼). 끝난 에포크: {done}."]
-    if files:
-        epoch, path = max(files, key=lambda f: f[0])
-        at = f"에포크 {epoch}의 상태" if epoch >= 0 else "이번 학습을 시작한 상태"
-        lines.append(f"체크포인트 {path} 에 {at}가 저장되어 있습니다. 이어서 학습하려면 모델·옵티마이저·콜백을 "
-                     "처음과 같이 만든 뒤 같은 fit 호출에 resume_from만 더하세요:")
-        lines.append(f"    fit(..., epochs={epochs}, resume_from={str(path)!r})")
-    else:
-        lines.append("저장된 체크포인트가 없어 이어서 할 수 없습니다. 다음에는 콜백에 "
-                     "ModelCheckpoint(output_dir(\"checkpoints\") / \"last.pth\", save_best_only=False) 를 넣으면 "
-                     "매 에포크 저장되어, 중단해도 fit(..., resume_from=그 파일)로 이어 갈 수 있습니다.")
-    print("\n".join(lines), flush=True)
-
-
 def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Module,
         optimizer: torch.optim.Optimizer, epochs: int, callbacks: Iterable = (),
         device: torch.device | str | None = None, resume_from: str | Path | None = None,
@@ -344,21 +197,17 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
 
     >>> history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=5, arch=ARCH)
     """
-    from tqdm.auto import tqdm
-
     device = run_on(model, as_device(device) or get_device())
     was_training = model.training
     callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", Callback.order))
     if class_names is None and getattr(loaders["train"], "dataset", None) is not None:
-        from helpers.data import dataset_classes  # through Subset / random_split too
-
         class_names = dataset_classes(loaders["train"].dataset)
     run = RunState(model, loaders, optimizer, callbacks, History(), arch, class_names)
     if resume_from is not None:
-        _resume(run, resume_from)
+        resume(run, resume_from)
     history = run.history
     first = history.epoch[-1] + 1 if len(history) else 1
-    _call(callbacks, "on_train_begin", run)
+    call_hooks(callbacks, "on_train_begin", run)
     steps = sum(len(loaders[p]) for p in ("train", "val"))
     bar = tqdm(total=max(epochs - first + 1, 0) * steps, disable=not progress, unit="batch")
     try:
@@ -380,16 +229,16 @@ def fit(model: nn.Module, loaders: Mapping[str, DataLoader], criterion: nn.Modul
                 logs[f"{phase}_loss"], logs[f"{phase}_acc"] = loss, acc
             logs["seconds"] = time.perf_counter() - start
             bar.set_postfix(epoch=epoch, train_acc=f"{logs['train_acc']:.3f}", val_acc=f"{logs['val_acc']:.3f}")
-            with _ctrl_c_waits():
-                _end_epoch(run, logs)
+            with ctrl_c_waits():
+                end_epoch(run, logs)
             if run.stop:
                 break
     except KeyboardInterrupt:
         bar.close()
-        _interrupted(run, epochs, resume_from)
+        report_interrupt(run, epochs, resume_from)
         raise  # Run All must stop here, not go on with a half-trained model
     finally:
         bar.close()
-        _call(callbacks, "on_train_end", run)
+        call_hooks(callbacks, "on_train_end", run)
         model.train(was_training)
     return history

@@ -8,7 +8,8 @@ from PIL import Image
 from torchvision import datasets
 
 from helpers.errors import BadImageError, DataLayoutError
-from helpers.data import check_layout, count_images, denormalize, make_loaders, Preprocess, verify_images
+from helpers.data import denormalize, make_loaders, Preprocess
+from helpers.images import check_layout, count_images, verify_images
 
 SMALL = Preprocess(resize=36, crop=32)
 
@@ -108,7 +109,7 @@ def test_nested_folders_count_where_the_dataset_loads_them(image_tree):
 
 
 def test_non_image_files_are_left_out_with_one_warning(image_tree):
-    from helpers.data import IgnoredFilesWarning
+    from helpers.images import IgnoredFilesWarning
 
     odd = [image_tree / "train" / "red" / "notes.txt", image_tree / "val" / "blue" / "labels.csv",
            image_tree / "test" / "red" / "IMG_0001.HEIC", image_tree / "train" / "README.md"]
@@ -125,7 +126,7 @@ def test_non_image_files_are_left_out_with_one_warning(image_tree):
 
 
 def test_is_image_file_and_class_folders(tmp_path):
-    from helpers.data import class_folders, image_files, is_image_file
+    from helpers.images import class_folders, image_files, is_image_file
 
     assert [is_image_file(n) for n in ("a.JPG", "b.gif", "c.tiff", "d.webp", "e.txt", "._f.jpg", "Thumbs.db")] \
         == [True, True, True, True, False, False, False]
@@ -242,7 +243,8 @@ def test_unknown_dataset_lists_the_bundled_ones():
 
 
 def test_sample_image_path():
-    from helpers.data import load_image, sample_image_path
+    from helpers.data import sample_image_path
+    from helpers.images import load_image
     from helpers.paths import data_dir
 
     path = sample_image_path("chelsea")
@@ -277,7 +279,7 @@ def test_a_symlink_loop_is_walked_once_and_each_file_counted_once(image_tree):
     4 images loaded as 84. Now every folder and file is read once, and one warning says where."""
     import os
 
-    from helpers.data import IgnoredFilesWarning
+    from helpers.images import IgnoredFilesWarning
 
     red = image_tree / "train" / "red"
     os.symlink("..", red / "loop")                       # train/red/loop -> train/
@@ -304,7 +306,7 @@ def test_class_names_from_a_mac_and_from_windows_are_the_same_classes(image_tree
     and must be the same class with the same index in every split (before: "the classes differ")."""
     import unicodedata
 
-    from helpers.data import class_folders
+    from helpers.images import class_folders
     from helpers.errors import DataLayoutError
 
     for split in ("train", "val", "test"):

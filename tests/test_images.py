@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from helpers.errors import BadImageError
-from helpers.data import load_image
+from helpers.images import load_image
 
 
 def _load(tmp_path, image: Image.Image, name: str, **save_args) -> Image.Image:

@@ -95,3 +95,54 @@ def test_the_reading_map_names_what_exists():
     for module, name in names:
         value = getattr(importlib.import_module(module), name)
         assert value.__module__ == module, f"{module}.{name} is defined in {value.__module__}"
+
+
+# --- the core a student reads in one sitting ---------------------------------------------------
+
+CORE = ("data", "models", "train", "plots")  # the path every lesson takes (helpers/__init__.py)
+CORE_LIMIT = 600  # lines of code, docstrings, comments and blank lines not counted: under an hour's reading
+
+
+def code_lines(path: Path) -> int:
+    """Lines of ``path`` that hold code: no blank line, comment or docstring (any string statement)."""
+    source = path.read_text(encoding="utf-8")
+    prose = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            prose.update(range(node.lineno, node.end_lineno + 1))
+    return sum(1 for number, line in enumerate(source.splitlines(), 1)
+               if line.strip() and not line.strip().startswith("#") and number not in prose)
+
+
+def helpers_imported(path: Path) -> set[str]:
+    """The ``helpers`` modules ``path`` imports, anywhere in the file (``"data"`` for ``helpers.data``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.ImportFrom) and node.module == "helpers":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
+    return found
+
+
+def test_the_core_reads_in_one_sitting():
+    counts = {name: code_lines(ROOT / "helpers" / f"{name}.py") for name in CORE}
+    assert sum(counts.values()) <= CORE_LIMIT, f"the core has {sum(counts.values())} lines of code: {counts}"
+
+
+def test_what_stands_behind_the_core_never_imports_it():
+    """Robustness (images, weights, run state, checkpoints, downloads, devices, ...) lives behind the
+    core: the core imports those modules, never the other way round, so the core reads on its own."""
+    behind = {path.stem for path in (ROOT / "helpers").glob("*.py")} - set(CORE) - {
+        "__init__", "features", "hooks", "graphs", "metrics", "selfcheck", "doctor"}  # lessons' tools stand above
+    assert {"images", "weights", "run", "checkpoint", "callbacks", "download", "device"} <= behind
+    reaching = {name: helpers_imported(ROOT / "helpers" / f"{name}.py") & set(CORE) for name in sorted(behind)}
+    assert not {name: core for name, core in reaching.items() if core}, reaching
+
+
+def test_the_core_checks_can_fail(tmp_path):
+    (tmp_path / "m.py").write_text('"""doc"""\nimport os\n\n# note\nfrom helpers.train import fit\nx = 1\n')
+    assert code_lines(tmp_path / "m.py") == 3
+    assert helpers_imported(tmp_path / "m.py") == {"train"}

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # raised for Python itself, never shown as a lesson's error: a module's __getattr__ must raise
 # AttributeError in Python's words; PIL's own bomb error is caught and re-raised in Korean
-NOT_FOR_STUDENTS = {("__init__.py", "AttributeError"), ("data.py", "Image.DecompressionBombError")}
+NOT_FOR_STUDENTS = {("__init__.py", "AttributeError"), ("images.py", "Image.DecompressionBombError")}
 
 
 def english_raises(folder: Path) -> list[str]:
@@ -129,7 +129,8 @@ def test_every_error_class_lives_in_helpers_errors_and_is_a_course_error():
 def test_errors_raised_through_the_public_api_are_caught_as_course_errors(tmp_path):
     """Each family member, raised by the function a student calls, caught by ``except CourseError``."""
     from helpers.checkpoint import load_checkpoint
-    from helpers.data import load_image, make_loaders, require_preprocess
+    from helpers.data import make_loaders, require_preprocess
+    from helpers.images import load_image
     from helpers.device import as_device
     from helpers.download import verify
     from helpers.exercises import check

@@ -10,6 +10,8 @@ from torchvision import models
 from helpers import cli
 from helpers import download as dl
 from helpers import models as hm
+from helpers import weights as hw
+from helpers.data import Preprocess
 
 
 @pytest.fixture
@@ -18,7 +20,7 @@ def empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(tmp_path / "weights"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the user's course cache, empty too
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.setattr(hm, "_notices_shown", set())
+    monkeypatch.setattr(hw, "_notices_shown", set())
     return tmp_path / "weights"
 
 
@@ -28,8 +30,8 @@ def no_network(*args, **kwargs):
 
 def test_default_is_the_packaged_backbone_without_network(monkeypatch):
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)  # downloads allowed, still none tried
-    monkeypatch.setattr(hm, "_download", no_network)
-    monkeypatch.setattr(hm, "fetch", no_network)
+    monkeypatch.setattr(hw, "_download", no_network)
+    monkeypatch.setattr(hw, "fetch", no_network)
     pre = hm.load_pretrained()
     assert pre.arch == pre.requested == "efficientnet_lite0" and not pre.is_fallback
     assert pre.preprocess.mean == (0.5, 0.5, 0.5)
@@ -47,7 +49,7 @@ def test_fallback_notice_is_korean_once_with_the_command_and_the_folder(empty_ca
     assert text.count("[load_pretrained]") == 1  # once per process for this arch
     command = cli.course_command("course-fetch-weights", "resnet18")
     assert f"`{command}`" in text  # copy-pasteable, with its path in this environment
-    assert "bin" in command or "Scripts" in command or "-m helpers.models" in command
+    assert "bin" in command or "Scripts" in command or "-m helpers.weights" in command
     assert cli.display_path(empty_cache) in text and "COURSE_WEIGHTS_DIR" in text  # where to copy
     assert "COURSE_OFFLINE" in first.source and "resnet18-f37072fd.pth" in first.source
     assert sum("\uac00" <= ch <= "\ud7a3" for ch in text) > 30  # Korean prose
@@ -61,17 +63,17 @@ def test_packaged_lite0_is_really_imagenet_pretrained():
     from PIL import Image
 
     path = f"{matplotlib.get_data_path()}/sample_data/grace_hopper.jpg"
-    x = hm.LITE0_PREPROCESS(Image.open(path).convert("RGB")).unsqueeze(0)
-    categories = hm.imagenet_categories()
+    x = Preprocess(**hw.LITE0_PREPROCESSING)(Image.open(path).convert("RGB")).unsqueeze(0)
+    categories = hw.imagenet_categories()
     assert len(categories) == 1000
-    model = hm.load_efficientnet_lite0().eval()
+    model = hw.load_efficientnet_lite0().eval()
     with torch.no_grad():
         probs = model(x).softmax(1)[0]
     expected = {"military uniform", "academic gown", "mortarboard", "suit", "Windsor tie"}
     top5 = {categories[i] for i in probs.topk(5).indices}
     assert top5 & expected, top5
     torch.manual_seed(0)
-    untrained = hm.untrained("efficientnet_lite0").eval()
+    untrained = hw.untrained("efficientnet_lite0").eval()
     with torch.no_grad():
         random_probs = untrained(x).softmax(1)[0]
     idx = [categories.index(c) for c in expected]
@@ -108,7 +110,7 @@ def test_replace_head_torchvision(arch, head):
 
 
 def test_replace_head_lite0_and_blocks():
-    model = hm.load_efficientnet_lite0()
+    model = hw.load_efficientnet_lite0()
     hm.set_parameter_requires_grad(model)
     hm.replace_head(model, 3)
     assert model(torch.randn(1, 3, 64, 64)).shape == (1, 3)
@@ -150,7 +152,7 @@ def test_set_parameter_requires_grad_both_ways():
 
 def test_offline_env_never_downloads(empty_cache, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setattr(hm, "_download", no_network)
+    monkeypatch.setattr(hw, "_download", no_network)
     pre = hm.load_pretrained("vgg16", verbose=False)
     assert pre.is_fallback and "COURSE_OFFLINE=1" in pre.source
 
@@ -191,7 +193,7 @@ def test_fetch_weights_cli_explains_missing_network(monkeypatch, tmp_path, capsy
     """No network (loopback port 9): one Korean paragraph naming the URL, exit code 1, nothing written."""
     weights = models.get_model_weights("resnet18").DEFAULT
     monkeypatch.setattr(type(weights), "url", property(lambda self: "http://127.0.0.1:9/resnet18-f37072fd.pth"))
-    assert hm.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 1
+    assert hw.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("오류:")
     assert "http://127.0.0.1:9/resnet18-f37072fd.pth" in err
@@ -201,7 +203,7 @@ def test_fetch_weights_cli_explains_missing_network(monkeypatch, tmp_path, capsy
 @pytest.mark.parametrize("argv", [["resnet9000"], ["--bogus", "resnet18"]])
 def test_fetch_weights_cli_bad_input_exits_1_in_korean(argv, tmp_path, capsys):
     try:
-        code = hm.fetch_weights_cli([*argv, "--dir", str(tmp_path)])
+        code = hw.fetch_weights_cli([*argv, "--dir", str(tmp_path)])
     except SystemExit as exc:
         code = exc.code
     err = capsys.readouterr().err
@@ -214,8 +216,8 @@ def test_fetch_weights_cli_writes_into_folder(monkeypatch, tmp_path, capsys):
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(b"x")
 
-    monkeypatch.setattr(hm, "_download", fake_download)
-    assert hm.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 0
+    monkeypatch.setattr(hw, "_download", fake_download)
+    assert hw.fetch_weights_cli(["resnet18", "--dir", str(tmp_path)]) == 0
     assert (tmp_path / "resnet18-f37072fd.pth").is_file()
 
 
@@ -233,7 +235,7 @@ def test_download_with_wrong_hash_prefix_never_appears(tmp_path):
     target = tmp_path / "cache" / "resnet18-f37072fd.pth"
     try:
         with pytest.raises(dl.ChecksumError, match="f37072fd"):
-            hm._download(f"http://127.0.0.1:{httpd.server_port}/resnet18-f37072fd.pth", target, progress=False)
+            hw._download(f"http://127.0.0.1:{httpd.server_port}/resnet18-f37072fd.pth", target, progress=False)
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -250,7 +252,7 @@ def test_switched_path_with_stand_in_weights(arch, image_tree, empty_cache, monk
     from helpers.data import make_loaders
     from helpers.train import fit, predict
 
-    monkeypatch.setattr(hm, "_download", no_network)
+    monkeypatch.setattr(hw, "_download", no_network)
     empty_cache.mkdir(parents=True)
     filename = Path(models.get_model_weights(arch).DEFAULT.url).name
     torch.manual_seed(0)
@@ -358,10 +360,10 @@ def test_weights_dir_under_a_file_falls_back_with_a_message(tmp_path, monkeypatc
     monkeypatch.setenv("COURSE_WEIGHTS_DIR", str(blocker / "weights"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.setattr(hm, "_notices_shown", set())
+    monkeypatch.setattr(hw, "_notices_shown", set())
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)
     calls = []
-    monkeypatch.setattr(hm, "_download", lambda url, dst, **kw: _stand_in_download(calls)(url, dst))
+    monkeypatch.setattr(hw, "_download", lambda url, dst, **kw: _stand_in_download(calls)(url, dst))
     pre = hm.load_pretrained("resnet18")
     assert pre.is_fallback and pre.arch == "efficientnet_lite0"
     assert "쓸 수 없습니다" in pre.source and "COURSE_WEIGHTS_DIR" in pre.source
@@ -384,12 +386,12 @@ def test_read_only_course_weights_go_to_the_user_cache(tmp_path, monkeypatch):
     real_access = os.access
     monkeypatch.setattr(paths.os, "access", lambda p, mode: False if Path(p) == course else real_access(p, mode))
     calls = []
-    monkeypatch.setattr(hm, "_download", lambda url, dst, **kw: _stand_in_download(calls)(url, dst))
+    monkeypatch.setattr(hw, "_download", lambda url, dst, **kw: _stand_in_download(calls)(url, dst))
     pre = hm.load_pretrained("resnet18", verbose=False)
     assert not pre.is_fallback and pre.arch == "resnet18"
     user = tmp_path / "user-cache" / "dl-course" / "weights"
     assert calls and calls[0].parent == user and list(course.iterdir()) == []
-    monkeypatch.setattr(hm, "_download", no_network)
+    monkeypatch.setattr(hw, "_download", no_network)
     assert hm.load_pretrained("resnet18", verbose=False).arch == "resnet18"  # found in the user cache
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from helpers.data import Preprocess, make_loaders
 from helpers.callbacks import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint, read_csv_log, TensorBoardLogger
+from helpers import run
 from helpers.history import History
 from helpers.train import evaluate, fit, predict, seed_everything
 from helpers.device import get_device
@@ -202,16 +203,14 @@ def test_device_is_a_torch_device():
 
 def test_resume_state_includes_a_macs_gpu_generator(monkeypatch):
     """Dropout on Apple's GPU draws from the MPS generator: a resume must put it back too."""
-    import helpers.train as train
-
     saved = {"state": torch.tensor([1, 2, 3], dtype=torch.uint8)}
-    monkeypatch.setattr(train, "mps_available", lambda: True)
+    monkeypatch.setattr(run, "mps_available", lambda: True)
     monkeypatch.setattr(torch.mps, "get_rng_state", lambda *a, **k: saved["state"].clone())
     monkeypatch.setattr(torch.mps, "set_rng_state", lambda s, *a, **k: saved.update(state=s.clone()))
-    state = train.rng_state()
+    state = run.rng_state()
     assert torch.equal(state["mps"], torch.tensor([1, 2, 3], dtype=torch.uint8))
     saved["state"] = torch.tensor([9, 9, 9], dtype=torch.uint8)   # the generator moved on
-    train.set_rng_state(state)
+    run.set_rng_state(state)
     assert torch.equal(saved["state"], torch.tensor([1, 2, 3], dtype=torch.uint8)), "MPS generator not restored"
 
 

@@ -231,7 +231,7 @@ def saved_on_the_device_loads_back_onto_it():
 def rng_states_loaded_onto_the_device_still_restore():
     """A student's ``load_checkpoint(..., map_location=device)`` puts the saved random-number
     states on the GPU; ``set_rng_state`` must still take them (NumPy and torch want CPU values)."""
-    from helpers.train import rng_state, set_rng_state
+    from helpers.run import rng_state, set_rng_state
 
     generator = torch.Generator().manual_seed(3)
     state = rng_state(generator)
