@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
+from torch.utils.data import ConcatDataset, DataLoader, Subset
 from torchvision import datasets, transforms
 
 from helpers.errors import CourseTypeError, DataLayoutError
@@ -115,8 +115,6 @@ def denormalize(image: torch.Tensor, preprocess: Preprocess) -> np.ndarray:
 
 def base_datasets(dataset) -> list:
     """The datasets under ``Subset`` / ``random_split`` / ``ConcatDataset`` wrappers (nested too)."""
-    from torch.utils.data import ConcatDataset, Subset
-
     if isinstance(dataset, Subset):
         return base_datasets(dataset.dataset)
     if isinstance(dataset, ConcatDataset):

@@ -37,15 +37,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from tqdm.auto import tqdm
+
 from helpers.cli import KoreanArgumentParser, course_command, display_path, run_cli
 from helpers.errors import ChecksumError, DownloadError, NoNetworkError
-from helpers.paths import PROJECT_ROOT, data_dir
+from helpers.paths import PROJECT_ROOT, data_dir, first_writable, user_cache_dir
 
 TIMEOUT_S = 10.0
 CHECKSUM_FILE = PROJECT_ROOT / "data" / "downloads.sha256"  # see default_checksum_file()
@@ -123,8 +127,6 @@ class _ProgressBar:
 
     @total.setter
     def total(self, value) -> None:
-        from tqdm.auto import tqdm
-
         self.bar = tqdm(total=value or None, desc=self.name, unit="B", unit_scale=True,
                         unit_divisor=1024, miniters=1)
 
@@ -143,8 +145,6 @@ class _ProgressBar:
 
 def _short_cause(exc: BaseException) -> str:
     """The useful end of a requests error ("[Errno 111] Connection refused", "Read timed out")."""
-    import re
-
     text = str(exc)
     match = re.search(r"\[Errno -?\d+\][^'\")]*|Read timed out|IncompleteRead\([^)]*\)", text)
     return match.group(0).strip() if match else f"{type(exc).__name__}: {text[:150]}"
@@ -270,8 +270,6 @@ def unpack_atomic(archive: Path, dest: Path, folder: str) -> Path:
     damaged archive mid-way leave no ``dest/folder``; the temporary folder is removed then,
     or, if the process was killed (no ``finally`` runs), by the next call.
     """
-    import shutil
-
     dest.mkdir(parents=True, exist_ok=True)
     for stale in _unpack_dirs(dest, folder):  # left behind by a process that was killed mid-unpack
         shutil.rmtree(stale, ignore_errors=True)
@@ -318,8 +316,6 @@ def download_dataset(name: str, dest: str | Path | None = None, trust_first_down
     unpacked again. ``dest`` defaults to ``data/downloads`` when it is writable, else the
     user's cache (``~/.cache/dl-course/downloads``).
     """
-    import shutil
-
     if name not in DATASETS:
         raise DownloadError(f"{name!r} 라는 데이터셋은 없습니다. 있는 것: {', '.join(sorted(DATASETS))} "
                             f"(목록: {course_command('course-download', '--list')})")
@@ -343,8 +339,6 @@ def download_dataset(name: str, dest: str | Path | None = None, trust_first_down
 def default_download_dir() -> Path:
     """Where datasets are downloaded: ``data/downloads`` (under ``$COURSE_DATA_DIR`` when set) if it
     can be written, else ``~/.cache/dl-course/downloads`` (a read-only course folder on a hub)."""
-    from helpers.paths import first_writable, user_cache_dir
-
     return first_writable([default_checksum_file().parent / "downloads", user_cache_dir() / "downloads"])
 
 

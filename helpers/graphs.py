@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from helpers.device import as_device
 from helpers.errors import CourseValueError
 
 RIGHT, WRONG = "tab:green", "tab:red"     # the course's prediction-grid colours
@@ -132,9 +133,7 @@ def karate_club(device: torch.device | str | None = None) -> KarateClub:
     >>> club.adjacency.shape, club.class_names
     (torch.Size([34, 34]), ['Mr. Hi', 'Officer'])
     """
-    import networkx as nx
-
-    from helpers.device import as_device
+    import networkx as nx  # here, not at the top: only this lesson's data needs it
 
     device = as_device(device)  # "cuda", torch.device(...), an index: the one rule
     graph = nx.karate_club_graph()

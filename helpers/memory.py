@@ -12,6 +12,8 @@ Jupyter it also runs after every cell (``watch_cells``, installed when helpers i
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import sys
 
 _libc = None
@@ -21,9 +23,6 @@ def release_memory() -> None:
     """Return freed heap pages to the operating system (glibc ``malloc_trim(0)``)."""
     global _libc
     if _libc is None:
-        import ctypes
-        import ctypes.util
-
         name = ctypes.util.find_library("c")
         try:
             _libc = ctypes.CDLL(name) if name else False

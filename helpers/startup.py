@@ -33,6 +33,8 @@ import sys
 import warnings
 from dataclasses import dataclass
 
+from helpers.memory import watch_cells
+
 OFF_VALUES = {"0", "false", "no", "off"}
 
 
@@ -112,8 +114,6 @@ def release_memory_after_cells() -> bool:
     """Item 3: the per-cell ``malloc_trim`` in Jupyter, unless ``COURSE_RELEASE_MEMORY=0``."""
     if _off("COURSE_RELEASE_MEMORY"):
         return False
-    from helpers.memory import watch_cells
-
     return watch_cells()
 
 

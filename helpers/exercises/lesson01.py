@@ -5,12 +5,16 @@
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import torch
 from torch import nn
+from torchvision import models
 
 from helpers.exercises import Wrong, as_choice, as_function, as_number, exercise, judge_choice
+from helpers.models import replace_head, set_parameter_requires_grad, trainable_parameter_names
+from helpers.train import run_phase
 
 
 def _toy_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
@@ -36,10 +40,6 @@ def training_step(answer: Any) -> None:
     Run side by side with ``helpers.train.run_phase`` (what ``fit`` calls once per phase; it takes
     this step for every batch) on a small model, one fixed batch, SGD with momentum: the parameters
     must match after every step, and the loss on the fixed batch must go down."""
-    import copy
-
-    from helpers.train import run_phase
-
     answer = as_function(answer, "answer_m2", "train_step")
     student, inputs, labels = _toy_problem()
     reference = copy.deepcopy(student)
@@ -91,10 +91,6 @@ def head_swap(answer: Any) -> None:
     """``answer``: the student's ``swap_head(vgg, num_classes) -> nn.Linear``: freeze VGG16 and
     replace ``classifier[6]``. Compared with ``set_parameter_requires_grad`` + ``replace_head``
     on a second VGG16 (meta device: shapes only, nothing downloaded)."""
-    from torchvision import models
-
-    from helpers.models import replace_head, set_parameter_requires_grad, trainable_parameter_names
-
     answer = as_function(answer, "answer_m1", "swap_head")
     with torch.device("meta"):
         student, reference = models.vgg16(weights=None), models.vgg16(weights=None)
@@ -255,8 +251,6 @@ def vgg16_at_256(answer: Any) -> None:
     the centre crop (a: an error at the first Linear layer, b: it runs, avgpool turns the
     8 x 8 maps into 7 x 7, c: it runs and avgpool changes nothing). Measured on the meta device;
     the measurement is shown only after a right prediction."""
-    from torchvision import models
-
     choice = as_choice(answer, "abc", "answer_3")
     with torch.device("meta"):
         vgg16 = models.vgg16(weights=None).eval()

@@ -16,7 +16,9 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from helpers.callbacks import EarlyStopping
 from helpers.exercises import Wrong, as_choice, as_function, as_instance, as_number, exercise, judge_choice
+from helpers.models import unfreeze_last
 
 KERAS_GUIDE = "https://keras.io/guides/transfer_learning/"
 
@@ -29,8 +31,6 @@ def _trainable(model: nn.Module) -> set[str]:
 def unfreeze_by_hand(answer: Any, model: nn.Module) -> None:
     """``answer``: ``f(model, n) -> names``; opens the same parameters as ``helpers.models.unfreeze_last``
     for n = 1, 2, 3 and opens nothing for n = 0 (``blocks[-0:]`` is the whole list)."""
-    from helpers.models import unfreeze_last
-
     unfreeze = as_function(answer, "answer_m1", "my_unfreeze_last")
     for n in (1, 2, 3, 0):
         mine, helper = copy.deepcopy(model), copy.deepcopy(model)   # the student's function only sees copies
@@ -105,8 +105,6 @@ _LOSS_LISTS = [([0.9, 0.7, 0.72, 0.65, 0.66, 0.67, 0.64, 0.70], 2), ([0.9, 0.7, 
 
 
 def _course_stop(losses: list[float], patience: int) -> int | None:
-    from helpers.callbacks import EarlyStopping
-
     stopper = EarlyStopping(patience=patience, restore_best_weights=False)
     trainer = SimpleNamespace(stop=False, model=None, history=SimpleNamespace(stopped_early=False, epoch=[], val_loss=[]))
     for epoch, value in enumerate(losses, start=1):

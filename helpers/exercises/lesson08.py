@@ -1,10 +1,13 @@
 """Checks for lesson 08 (그래프 신경망 기초). Hints help without giving the answer away."""
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from helpers.errors import CourseBug
 from helpers.exercises import Wrong, as_choice, as_function, as_instance, as_numbers, exercise, restoring
+from helpers.graphs import GCNLayer, adjacency_matrix, normalized_adjacency
 
 SMALL_EDGES = [(0, 1), (0, 2), (0, 3), (2, 3)]  # the lesson's 4-node graph (mechanism 08.M1)
 SMALL_X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
@@ -25,9 +28,7 @@ def _random_graph(n: int, p: float, seed: int) -> torch.Tensor:
 
 
 def _test_graphs() -> list[torch.Tensor]:
-    import networkx as nx
-
-    from helpers.graphs import adjacency_matrix
+    import networkx as nx  # here, not at the top: importing it takes a while, and only these checks need it
 
     karate = nx.karate_club_graph()
     return [adjacency_matrix(SMALL_EDGES, 4), adjacency_matrix(list(karate.edges()), karate.number_of_nodes()),
@@ -35,8 +36,6 @@ def _test_graphs() -> list[torch.Tensor]:
 
 
 def _gcnconv(in_features: int, out_features: int, weight: torch.Tensor):
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         from torch_geometric.nn import GCNConv
@@ -67,8 +66,6 @@ def _unchanged(before: list[torch.Tensor], after: list[torch.Tensor], name: str)
 @exercise("08.M1")
 def gcn_layer_by_hand(answer) -> None:
     """answer: gcn_layer(adjacency, h, weight) = ReLU(D̃^{-1/2}(A + I)D̃^{-1/2} H W), equal to GCNLayer and PyG's GCNConv."""
-    from helpers.graphs import GCNLayer, normalized_adjacency
-
     gcn_layer = as_function(answer, "answer_m1", "gcn_layer")
     g = torch.Generator().manual_seed(0)
     for k, a in enumerate(_test_graphs()):
@@ -160,8 +157,6 @@ def _propagate(edge_index: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 def edge_list_propagation(answer) -> None:
     """answer: gcn_propagate(edge_index, h) = Â h computed from the edge list (both directions, no self-loops),
     without an N x N matrix (a graph of 3,000 nodes: the check watches the size of every tensor made)."""
-    from helpers.graphs import normalized_adjacency
-
     gcn_propagate = as_function(answer, "answer_1", "gcn_propagate")
     g = torch.Generator().manual_seed(1)
     for a in _test_graphs():
