@@ -66,7 +66,7 @@ def run_one(lesson: Path, seed: int, threads: str | None, python: Path, workdir:
         env["OMP_NUM_THREADS"] = threads
     start = time.perf_counter()
     done = subprocess.run([str(python), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                           f"--ExecutePreprocessor.kernel_name=dl-course", "--ExecutePreprocessor.timeout=900",
+                           "--ExecutePreprocessor.kernel_name=dl-course", "--ExecutePreprocessor.timeout=900",
                            str(path)], cwd=ROOT / "notebooks", env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     printed = ""

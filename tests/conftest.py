@@ -10,6 +10,8 @@ import torch
 from PIL import Image
 from torch import nn
 
+from helpers.data import Preprocess, make_loaders
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["COURSE_OFFLINE"] = "1"  # unit tests never touch the network
 
@@ -19,6 +21,11 @@ def _write_image(path, colour, rng, size=40):
     array = np.clip(np.array(colour, dtype=float) + rng.normal(0, 12, (size, size, 3)), 0, 255)
     array[10:20, 10:20] = 255
     Image.fromarray(array.astype(np.uint8)).save(path)
+
+
+SMALL = Preprocess(resize=36, crop=32)
+"""The tests' preprocessing: 32-pixel crops of the 40-pixel test images (fast; ImageNet's mean and std)."""
+CPU = torch.device("cpu")
 
 
 @pytest.fixture
@@ -47,6 +54,12 @@ class TinyNet(nn.Module):
 
     def forward(self, x):
         return self.fc(self.features(x))
+
+
+@pytest.fixture
+def loaders(image_tree):
+    """``image_tree``'s loaders: batches of 4, the train split shuffled with seed 0."""
+    return make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
 
 
 @pytest.fixture

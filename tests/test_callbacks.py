@@ -6,13 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import TinyNet, _write_image
-from helpers.data import Preprocess, make_loaders
+from conftest import CPU, SMALL, TinyNet, _write_image
+from helpers.data import make_loaders
 from helpers.callbacks import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint
 from helpers.train import fit, seed_everything
 
-SMALL = Preprocess(resize=36, crop=32)
-CPU = torch.device("cpu")
 PATIENCE = 2
 
 

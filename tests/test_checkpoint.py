@@ -9,15 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import TinyNet
+from conftest import CPU, SMALL, TinyNet
 from helpers.errors import CheckpointError
 from helpers.checkpoint import load_checkpoint, save_atomic, save_checkpoint
-from helpers.data import Preprocess, make_loaders
+from helpers.data import make_loaders
 from helpers.callbacks import EarlyStopping, LRScheduler, ModelCheckpoint
 from helpers.train import fit
 
-SMALL = Preprocess(resize=36, crop=32)
-CPU = torch.device("cpu")
 ROOT = Path(__file__).resolve().parent.parent
 
 

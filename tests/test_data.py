@@ -10,8 +10,7 @@ from torchvision import datasets
 from helpers.errors import BadImageError, DataLayoutError
 from helpers.data import denormalize, make_loaders, Preprocess
 from helpers.images import check_layout, count_images, verify_images
-
-SMALL = Preprocess(resize=36, crop=32)
+from conftest import SMALL
 
 
 def _image(path, colour=(200, 40, 30), mode="RGB", fmt=None):

@@ -26,8 +26,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from lesson_runs import FAKEGPU, ROOT, stand_in_env
 
 

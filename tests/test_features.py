@@ -6,17 +6,9 @@ import torch
 from torch import nn
 
 import helpers.features as features_module
-from helpers.data import Preprocess, make_loaders
 from helpers.features import extract_features, feature_loaders
 from helpers.train import evaluate, fit
-
-SMALL = Preprocess(resize=36, crop=32)
-CPU = torch.device("cpu")
-
-
-@pytest.fixture
-def loaders(image_tree):
-    return make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
+from conftest import SMALL, CPU
 
 
 def test_extract_features_is_the_head_input_and_restores_the_model(tiny_net, loaders):

@@ -6,20 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.data import Preprocess, make_loaders
+from helpers.data import make_loaders
 from helpers.callbacks import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint, read_csv_log, TensorBoardLogger
 from helpers import run
 from helpers.history import History
 from helpers.train import evaluate, fit, predict, seed_everything
 from helpers.device import get_device
 from helpers.checkpoint import load_checkpoint
-
-SMALL = Preprocess(resize=36, crop=32)
-
-
-@pytest.fixture
-def loaders(image_tree):
-    return make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
+from conftest import SMALL
 
 
 def _setup(tiny_net, lr=0.05):
