@@ -1,5 +1,7 @@
 """Callbacks keep their state across a resume: an interrupted run ends exactly as an uninterrupted one."""
 import csv
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +27,19 @@ class Worsen:
                 run.model.fc.bias[0] += 4.0
 
 
-def _run(image_tree, folder, epochs, resume=False):
+class StopAt:
+    """Ctrl-C (the stop button) in the middle of an epoch's callbacks: after the schedulers, before
+    ``ModelCheckpoint`` (order 90) saw the epoch, so the run resumes from the epoch before."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, run, logs):
+        if logs["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _run(image_tree, folder, epochs, resume=None, interrupt_at=None):
     seed_everything(0)
     model = TinyNet()
     loaders = make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
@@ -39,9 +53,10 @@ def _run(image_tree, folder, epochs, resume=False):
         LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)),
         CSVLogger(folder / "log.csv"),
         Worsen(),
+        *([StopAt(interrupt_at)] if interrupt_at else []),
     ]
     history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=epochs, callbacks=callbacks,
-                  device=CPU, progress=False, resume_from=folder / "last.pth" if resume else None)
+                  device=CPU, progress=False, resume_from=resume)
     return model, history, stopper, optimizer
 
 
@@ -69,14 +84,26 @@ def _rows(path):
         return [row[:-1] for row in csv.reader(fh)]  # without the seconds column
 
 
-@pytest.mark.parametrize("cut", [2, 3, 4], ids=lambda k: f"cut-after-epoch-{k}")
-def test_resumed_run_ends_exactly_as_uninterrupted(tree, full_run, tmp_path, cut):
+@pytest.mark.parametrize("cut", ["died-after-2", "died-after-3", "died-after-4", "ctrl-c-in-3"])
+def test_resumed_run_ends_exactly_as_uninterrupted(tree, full_run, tmp_path, cut, capsys):
+    """The one exact-resume scenario (on a stand-in GPU too: tests/fakegpu/checks.py): two checkpoints,
+    early stopping with restored weights, two schedulers on one optimizer (StepLR, ReduceLROnPlateau),
+    a CSV log; the run cut when the kernel died after an epoch, or by Ctrl-C inside one."""
     full_dir, (full_model, full, full_stopper, full_opt) = full_run
     assert full.stopped_early and full_stopper.stopped_epoch == 3 + PATIENCE  # the scenario holds
     assert full_stopper.best_epoch == 3
 
-    _run(tree, tmp_path / "cut", epochs=cut)  # "the kernel died" after epoch `cut`
-    model, resumed, stopper, optimizer = _run(tree, tmp_path / "cut", epochs=10, resume=True)
+    if cut.startswith("died"):  # "the kernel died" after epoch k
+        _run(tree, tmp_path / "cut", epochs=int(cut[-1]))
+        resume = tmp_path / "cut" / "last.pth"
+    else:
+        with pytest.raises(KeyboardInterrupt):  # re-raised: "Run All" stops (tests/test_stop_button.py)
+            _run(tree, tmp_path / "cut", epochs=10, interrupt_at=3)
+        printed = capsys.readouterr().out
+        assert "끝난 에포크: 3" in printed and "에포크 2의 상태" in printed  # epoch 3's callbacks never all ran
+        resume = re.search(r"fit\(\.\.\., epochs=10, resume_from='([^']+)'\)", printed).group(1)  # as printed
+        assert Path(resume).parent == tmp_path / "cut"
+    model, resumed, stopper, optimizer = _run(tree, tmp_path / "cut", epochs=10, resume=resume)
 
     assert resumed.epoch == full.epoch and resumed.stopped_early
     assert stopper.stopped_epoch == full_stopper.stopped_epoch and stopper.best_epoch == 3

@@ -6,11 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.data import make_loaders
 from helpers.callbacks import CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint, read_csv_log, TensorBoardLogger
 from helpers import run
 from helpers.history import History
-from helpers.train import evaluate, fit, predict, seed_everything
+from helpers.train import evaluate, fit, predict
 from helpers.device import get_device
 from helpers.checkpoint import load_checkpoint
 from conftest import SMALL
@@ -62,54 +61,6 @@ def test_best_only_checkpoint_holds_best_epoch(tiny_net, loaders, tmp_path):
     assert "optimizer_state" in checkpoint
     assert evaluate(model, loaders["val"], criterion)[0] == pytest.approx(best_loss, rel=1e-5)
     assert list(tmp_path.iterdir()) == [tmp_path / "best.pth"]  # no temp files left
-
-
-class StopAt:
-    """Simulates Ctrl-C after a given epoch."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, trainer, logs):
-        if logs["epoch"] == self.epoch:
-            raise KeyboardInterrupt  # before ModelCheckpoint (order 90) saw the epoch: resumes from epoch - 1
-
-
-def _run(image_tree, tmp_path, interrupt_at=None, resume=False, plateau=False):
-    seed_everything(0)
-    from conftest import TinyNet
-
-    model = TinyNet()
-    loaders = make_loaders(image_tree, SMALL, batch_size=4, seed=0)[0]
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    callbacks = [ModelCheckpoint(tmp_path / "last.pth", save_best_only=False), LRScheduler(scheduler)]
-    if plateau:  # a second scheduler on the same optimizer: both states must survive a resume
-        # mode="max" on a falling val_loss: a "plateau" every epoch, so its counters matter
-        callbacks.append(LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
-                                                                                 patience=1)))
-    if interrupt_at:
-        callbacks.append(StopAt(interrupt_at))
-    history = fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs=6, callbacks=callbacks,
-                  device=torch.device("cpu"), progress=False,
-                  resume_from=tmp_path / "last.pth" if resume else None)
-    return model, history
-
-
-@pytest.mark.parametrize("plateau", [False, True], ids=["step", "step+plateau"])
-def test_interrupted_training_resumes_exactly(image_tree, tmp_path, plateau, capsys):
-    full_model, full = _run(image_tree, tmp_path / "full", plateau=plateau)
-    with pytest.raises(KeyboardInterrupt):  # re-raised: "Run All" stops (tests/test_stop_button.py)
-        _run(image_tree, tmp_path / "cut", interrupt_at=3, plateau=plateau)
-    printed = capsys.readouterr().out
-    assert "끝난 에포크: 3" in printed and "에포크 2의 상태" in printed  # epoch 3's callbacks never all ran
-    assert f"resume_from={str(tmp_path / 'cut' / 'last.pth')!r}" in printed
-    resumed_model, resumed = _run(image_tree, tmp_path / "cut", resume=True, plateau=plateau)
-    assert resumed.epoch == [1, 2, 3, 4, 5, 6]
-    assert resumed.lr == pytest.approx(full.lr)  # scheduler state came back
-    assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-5)
-    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
-        assert torch.allclose(a.float(), b.float(), atol=1e-6)
 
 
 def _standing_still(model):
