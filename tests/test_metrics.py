@@ -88,49 +88,6 @@ def test_threshold_perfectly_separated_sits_between_the_classes():
     assert 0.2 < t < 0.8
 
 
-def test_group_bootstrap_keeps_groups_whole_and_both_classes():
-    from helpers.metrics import group_bootstrap_counts
-
-    groups = [0, 0, 1, 1, 2, 2]
-    y = [1, 1, 0, 0, 0, 0]
-    w = group_bootstrap_counts(groups, n_boot=200, seed=1, y_true=y)
-    assert w.shape == (200, 6)
-    assert np.array_equal(w[:, 0], w[:, 1]) and np.array_equal(w[:, 4], w[:, 5])   # a group comes whole
-    assert (w.sum(1) == 6).all()                                                      # 3 groups drawn of 2
-    assert (w[:, 0] > 0).all() and (w[:, 2:].sum(1) > 0).all()                        # both classes every time
-
-
-def test_weighted_auc_with_ones_is_the_auc_and_counts_repeats():
-    from helpers.metrics import weighted_roc_auc
-
-    y, s = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
-    assert weighted_roc_auc(y, s, np.ones((1, 4)))[0] == pytest.approx(roc_auc(y, s))
-    # the positive 0.35 drawn twice, the negative 0.4 once: pairs (0.35>0.1)x2, (0.35<0.4)x2, (0.8>both)
-    w = np.array([[1, 1, 2, 1]])
-    assert weighted_roc_auc(y, s, w)[0] == pytest.approx((2 + 0 + 1 + 1) / (3 * 2))
-
-
-def test_auc_difference_interval_separates_a_real_gap_and_not_a_tie():
-    from helpers.metrics import auc_difference_interval, auc_interval
-
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1], 60)
-    groups = np.arange(120) // 4
-    good = y + rng.normal(0, 0.5, 120)
-    bad = y + rng.normal(0, 3.0, 120)
-    gap, low, high = auc_difference_interval(y, good, bad, groups, n_boot=500)
-    assert low > 0 and gap == pytest.approx(roc_auc(y, good) - roc_auc(y, bad))
-    _, low, high = auc_difference_interval(y, good, good + 1e-9 * rng.normal(size=120), groups, n_boot=500)
-    assert low <= 0 <= high
-    auc_, lo, hi = auc_interval(y, good, groups, n_boot=500)
-    assert lo <= auc_ <= hi
-    # whole groups give a wider interval than single slices when neighbours share their noise
-    shared = y + np.repeat(rng.normal(0, 1.0, 30), 4)
-    _, lo_g, hi_g = auc_interval(y, shared, groups, n_boot=500)
-    _, lo_1, hi_1 = auc_interval(y, shared, np.arange(120), n_boot=500)
-    assert hi_g - lo_g > hi_1 - lo_1
-
-
 def test_exact_interval_matches_published_clopper_pearson_values():
     # Clopper-Pearson 95 % for 18/19 and 0/5 (standard tables: 0.7397-0.9987; upper 0.5218 = 1 - 0.025 ** (1 / 5))
     _, lo, hi = accuracy_interval(18, 19)
