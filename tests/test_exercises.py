@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from helpers import exercises
-from helpers.exercises import as_choice, as_function, as_instance, as_number, as_numbers, as_text, check, exercise, NOT_SOLVED, PASSED, restoring, WRONG, Wrong
+from helpers.exercises import as_choice, as_function, as_instance, as_number, as_numbers, as_text, check, exercise, judge_choice, NOT_SOLVED, PASSED, restoring, WRONG, Wrong
 from helpers.errors import ExerciseFailed
 
 
@@ -22,6 +22,40 @@ def _double(answer, x=2):
 def _length(answer):
     if len(as_instance(answer, object)) != 3:  # TypeError for an answer without a length
         raise Wrong("세 개여야 합니다.")
+
+
+@exercise("99.3")
+def _predict_b(answer):
+    judge_choice(as_choice(answer, "abc"), "b", {"a": "a를 고른 까닭을 다시 보세요.", "else": "다시 생각해 보세요."})
+
+
+@exercise("99.4")
+def _predict_c_every_choice_its_question(answer):
+    judge_choice(as_choice(answer, "abc"), "c", {"a": "a의 질문", "b": "b의 질문", "c": "c의 질문"})
+
+
+def test_a_prediction_gets_the_question_of_its_choice():
+    with pytest.raises(ExerciseFailed, match="a의 질문"):
+        check("99.4", "a")
+    with pytest.raises(ExerciseFailed, match="b의 질문"):
+        check("99.4", "b")
+
+
+def test_a_prediction_is_committed_first_and_named_after_the_right_one(capsys, monkeypatch):
+    """A predict exercise keeps the first choice made in this kernel: after a wrong first try, the
+    pass names it, so the student explains the difference; a right first try prints nothing more."""
+    monkeypatch.setattr(exercises, "_predictions", {})
+    assert check("99.3", "b") == PASSED
+    assert capsys.readouterr().out.strip() == f"[99.3] {PASSED}"
+    monkeypatch.setattr(exercises, "_predictions", {})
+    with pytest.raises(ExerciseFailed) as info:
+        check("99.3", " (A) ")
+    assert "a를 고른 까닭" in str(info.value) and "b" not in str(info.value).split("힌트:")[1]
+    with pytest.raises(ExerciseFailed):
+        check("99.3", "c")
+    assert check("99.3", "B") == PASSED
+    out = capsys.readouterr().out
+    assert f"[99.3] {PASSED}" in out and '처음 예측은 "a"였습니다' in out
 
 
 def test_right_answer_passes(capsys):
@@ -64,7 +98,7 @@ def test_unknown_exercise_names_the_file():
 
 
 def test_registered_ids_per_lesson():
-    assert exercises.registered_ids("99") == {"99.1", "99.2"}
+    assert exercises.registered_ids("99") == {"99.1", "99.2", "99.3", "99.4"}
     assert exercises.registered_ids("98") == set()
 
 

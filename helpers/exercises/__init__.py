@@ -65,6 +65,8 @@ from helpers.errors import ExerciseFailed, UnknownExercise
 PASSED, NOT_SOLVED, WRONG = "통과", "아직 풀지 않음", "틀림"
 
 _CHECKS: dict[str, Callable[..., None]] = {}
+_predictions: dict[str, list[str]] = {}  # exercise id -> the choices ``judge_choice`` saw in this kernel, in order
+_checking: list[str] = []  # the exercise ``check`` is running now
 
 
 class Wrong(Exception):
@@ -112,6 +114,7 @@ def check(exercise_id: str, answer: Any, **context: Any) -> Verdict:
     if answer is None:
         print(f"[{exercise_id}] {NOT_SOLVED}: 위의 TODO 셀을 채우고 실행한 뒤, 이 셀을 다시 실행하세요.")
         return Verdict(NOT_SOLVED)
+    _checking.append(exercise_id)
     try:
         fn(answer, **context)
     except Wrong as hint:
@@ -119,7 +122,12 @@ def check(exercise_id: str, answer: Any, **context: Any) -> Verdict:
     except Exception as error:  # noqa: BLE001 - an answer of the wrong kind breaks the check itself
         raise ExerciseFailed(f"[{exercise_id}] {WRONG}. 답을 확인하다가 오류가 났습니다 "
                              f"({type(error).__name__}: {error}). 답의 종류와 모양을 확인하세요.") from None
+    finally:
+        _checking.pop()
     print(f"[{exercise_id}] {PASSED}")
+    tried = _predictions.get(exercise_id, [])
+    if tried and tried[0] != tried[-1]:
+        print(f"[{exercise_id}] 처음 예측은 \"{tried[0]}\"였습니다. 그 예측이 놓친 것을 위 설명과 비교해 한 문장으로 적어 두세요.")
     return Verdict(PASSED)
 
 
@@ -149,9 +157,13 @@ def as_choice(answer: Any, options: str, what: str = "답") -> str:
 def judge_choice(choice: str, measured: str, questions: Mapping[str, str]) -> None:
     """A predict exercise's verdict: a ``choice`` other than the ``measured`` one gets the question kept
     for that choice (``questions[choice]``, else ``questions["else"]``), something to think about and
-    never the measured value, so a second try cannot pass by copying it."""
+    never the measured value, so a second try cannot pass by copying it. The first choice made in
+    this kernel is kept: once the prediction is right, ``check`` names it, so the student
+    compares what they committed to with what happened."""
+    if _checking:
+        _predictions.setdefault(_checking[-1], []).append(choice)
     if choice != measured:
-        raise Wrong(questions.get(choice, questions["else"]))
+        raise Wrong(questions[choice] if choice in questions else questions["else"])
 
 
 def as_number(answer: Any, what: str = "답", *, integer: bool = False, tensor: bool = True) -> float | int:
