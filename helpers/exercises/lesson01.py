@@ -136,8 +136,8 @@ def forgotten_zero_grad(answer: Any) -> None:
     judge_choice(choice, expected, {
         "c": "zero_grad를 부르지 않아도 backward()는 기울기를 계산하고 step()은 .grad를 써서 파라미터를 바꿉니다. "
              "두 번째 step() 때 .grad에는 무엇이 들어 있을까요?",
-        "else": "두 번째 걸음 때 .grad에 들어 있는 것을 생각해 보세요. loss.backward()는 .grad에 기울기를 '써넣나요', "
-                "'더하나요'? PyTorch 문서의 torch.Tensor.backward 설명을 찾아보세요."})
+        "else": "두 번째 걸음 때 .grad에 들어 있는 것을 생각해 보세요. PyTorch 문서의 torch.Tensor.backward 설명에서 "
+                "backward()가 이미 있는 .grad를 어떻게 다루는지 찾아보세요."})
     print(f"측정: 두 번째 걸음의 크기가 첫 걸음의 {ratio:.2f}배였습니다.")
     print("설명: backward()는 새 기울기를 .grad에 **더합니다**(누적). zero_grad 없이 두 번째 걸음을 가면 첫 걸음의 기울기와 "
           "두 번째 기울기의 합으로 갱신하므로, 같은 배치에서는 거의 두 배로 움직입니다(파라미터가 조금 움직여 두 번째 기울기가 "
