@@ -121,6 +121,17 @@ def list_and_numpy_indices_work_as_on_cuda():
     z = x.clone()
     z[:, []] = 1.0
     assert torch.equal(z.cpu(), x.cpu())
+    x[:, torch.tensor([0, 2])]  # a device tensor indexed with CPU indices: CUDA allows it
+
+
+@check
+def a_cpu_tensor_indexed_with_device_indices_raises():
+    # the other way round CUDA refuses (lesson 05.3's bug: a CPU tensor scattered at device labels)
+    cpu = torch.arange(6.0).reshape(2, 3)
+    index = torch.tensor([2, 0], device=DEVICE)
+    raises(RuntimeError, "indices should be either on cpu", lambda: cpu[torch.arange(2), index])
+    raises(RuntimeError, "indices should be either on cpu", lambda: cpu.index_put_((torch.arange(2), index),
+                                                                                     torch.tensor(1.0)))
 
 
 @check

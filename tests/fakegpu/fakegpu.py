@@ -58,6 +58,10 @@ MIXED_OK = {
     aten.index.Tensor, aten.index_put_.default, aten.index_put.default,
     aten._index_put_impl_.default, aten.to.other,
 }
+INDEXING = {aten.index.Tensor, aten.index_put_.default, aten.index_put.default, aten._index_put_impl_.default}
+"""Of those, the ones that take index tensors: CUDA lets a device tensor be indexed with CPU indices,
+but refuses a CPU tensor indexed with device indices ("indices should be either on cpu or on the
+same device as the indexed tensor (cpu)")."""
 
 COUNTS: collections.Counter = collections.Counter()
 _installed = False
@@ -252,6 +256,10 @@ def _dispatch(func, args, kwargs):
             isinstance(t, torch.Tensor) and not isinstance(t, DeviceTensor) and t.dim() > 0
             for t in flat):
         raise mixup_error(func)
+    if func in INDEXING and not isinstance(args[0], DeviceTensor) and any(
+            isinstance(t, DeviceTensor) for t in _leaves(args[1])):
+        raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor (cpu) "
+                           f"(when checking arguments for {func.__name__}; raised by tests/fakegpu, the stand-in GPU)")
     target = _target_device(func, args, kwargs)
     leaving = target is not None and not _on_device(target)  # .cpu(), .to("cpu"), .to(cpu_tensor)
     inner_args, inner_kwargs = _map(_unwrap, args), _map(_unwrap, kwargs)
