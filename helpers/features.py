@@ -194,7 +194,8 @@ def _extract_splits(model: nn.Module, plans: Mapping[str, tuple[DataLoader, str 
     from it (a damaged file is recomputed and overwritten); the others are computed, then saved."""
     extracted = {}
     with without_head(model, head):
-        weights = weights_digest(model) if cache is not None else None  # the backbone's alone: no head inside
+        # the backbone's weights alone (no head inside), hashed only when some split can be cached
+        weights = weights_digest(model) if any(files for _, files in plans.values()) else None
         for split, (loader, files) in plans.items():
             key = hashlib.sha256(f"{weights}{files}".encode()).hexdigest()[:20] if weights and files else None
             path = cache / f"{split}-{key}.pt" if key is not None else None

@@ -116,15 +116,8 @@ def code_lines(path: Path) -> int:
 
 def helpers_imported(path: Path) -> set[str]:
     """The ``helpers`` modules ``path`` imports, anywhere in the file (``"data"`` for ``helpers.data``)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers."):
-            found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.ImportFrom) and node.module == "helpers":
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
-    return found
+    return {name if module == "helpers" else module.split(".")[1]
+            for module, name in helper_imports(path.read_text(encoding="utf-8"))}
 
 
 def test_the_core_reads_in_one_sitting():
